@@ -1,0 +1,348 @@
+// Package config loads vigil.yaml: strict, with file:line errors, the
+// interpolation grammar, and cross-checks between people, teams and services.
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-dev/vigil/internal/interp"
+	"github.com/vigil-dev/vigil/internal/yamlx"
+)
+
+// Config is the whole of vigil.yaml. Later capabilities fill in their own
+// sections; the top level is owned here.
+type Config struct {
+	Server     Server         `yaml:"server"`
+	DataDir    string         `yaml:"data_dir"`
+	Storage    Storage        `yaml:"storage"`
+	Region     string         `yaml:"region"`
+	Journeys   []string       `yaml:"journeys"`
+	SLOs       []string       `yaml:"slos"`
+	Prometheus Prometheus     `yaml:"prometheus"`
+	People     []Person       `yaml:"people"`
+	Teams      []Team         `yaml:"teams"`
+	Services   []Service      `yaml:"services"`
+	Sources    map[string]any `yaml:"sources"`
+	Slack      map[string]any `yaml:"slack"`
+	Org        map[string]any `yaml:"org"`
+	Schedules  map[string]any `yaml:"schedules"`
+	Log        Log            `yaml:"log"`
+
+	// File is the path the config was read from; relative paths in it are
+	// relative to its directory.
+	File string `yaml:"-"`
+	// Masker masks every secret the config resolved.
+	Masker *interp.Masker `yaml:"-"`
+}
+
+type Server struct {
+	Listen     string `yaml:"listen"`
+	PublicURL  string `yaml:"public_url"`
+	TokensFile string `yaml:"tokens_file"`
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+type Storage struct {
+	Driver string `yaml:"driver"`
+	DSN    string `yaml:"dsn"`
+}
+
+type Prometheus struct {
+	URL         string        `yaml:"url"`
+	BearerToken string        `yaml:"bearer_token"`
+	Timeout     time.Duration `yaml:"timeout"`
+}
+
+type Log struct {
+	Format string `yaml:"format"` // text or json
+	Level  string `yaml:"level"`  // debug, info, warn, error
+}
+
+// Person is someone who goes on call, answers support or writes wins.
+// Email is the join key with every outside source.
+type Person struct {
+	Name        string `yaml:"name"`
+	Email       string `yaml:"email"`
+	TimeZone    string `yaml:"time_zone"`
+	PagerDutyID string `yaml:"pagerduty_id"`
+	GitHub      string `yaml:"github"`
+	Jira        string `yaml:"jira"`
+	Slack       string `yaml:"slack"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+type Team struct {
+	Name         string   `yaml:"name"`
+	TimeZone     string   `yaml:"time_zone"`
+	Members      []string `yaml:"members"`
+	SlackChannel string   `yaml:"slack_channel"`
+	PageSource   string   `yaml:"page_source"`
+	// Per-source team settings and working hours belong to later issues;
+	// they are accepted as mappings so a config can carry them now.
+	PagerDuty map[string]any `yaml:"pagerduty"`
+	Hours     map[string]any `yaml:"hours"`
+	Holidays  []string       `yaml:"holidays"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+type Service struct {
+	Name string `yaml:"name"`
+	Team string `yaml:"team"`
+}
+
+// Defaults fills what a config leaves out.
+func (c *Config) defaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:8080"
+	}
+	if c.Server.ShutdownTimeout == 0 {
+		c.Server.ShutdownTimeout = 10 * time.Second
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.Storage.Driver == "" {
+		c.Storage.Driver = "sqlite"
+	}
+	if c.Region == "" {
+		c.Region = "local"
+	}
+	if c.Prometheus.Timeout == 0 {
+		c.Prometheus.Timeout = 30 * time.Second
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+}
+
+// Load reads and validates a config file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &yamlx.Error{File: path, Msg: fmt.Sprintf("cannot read config: %v", unwrap(err))}
+	}
+	return Parse(path, data)
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Parse validates data as the config file named path.
+func Parse(path string, data []byte) (*Config, error) {
+	c := &Config{File: path, Masker: &interp.Masker{}}
+	exp := &interp.Expander{BaseDir: filepath.Dir(path)}
+	doc, err := yamlx.Decode(path, data, c, yamlx.Options{Expander: exp})
+	if err != nil {
+		return nil, err
+	}
+	c.Masker.Add(doc.Secrets...)
+	c.defaults()
+	c.validate(doc)
+	if err := doc.Err(); err != nil {
+		return nil, yamlx.Mask(err, c.Masker)
+	}
+	c.resolvePaths()
+	return c, nil
+}
+
+// Default is the configuration used when no file is given.
+func Default() *Config {
+	c := &Config{File: "(defaults)", Masker: &interp.Masker{}}
+	c.defaults()
+	return c
+}
+
+func (c *Config) resolvePaths() {
+	base := filepath.Dir(c.File)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(base, p)
+	}
+	c.DataDir = rel(c.DataDir)
+	c.Server.TokensFile = rel(c.Server.TokensFile)
+	for i := range c.Journeys {
+		c.Journeys[i] = rel(c.Journeys[i])
+	}
+	for i := range c.SLOs {
+		c.SLOs[i] = rel(c.SLOs[i])
+	}
+}
+
+func (c *Config) validate(doc *yamlx.Doc) {
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		doc.Errorf("server.listen", "server.listen: expected host:port, found %q", c.Server.Listen)
+	}
+	switch c.Storage.Driver {
+	case "sqlite":
+	case "postgres":
+		if c.Storage.DSN == "" {
+			doc.Errorf("storage.driver", "storage.dsn: expected a PostgreSQL DSN for driver postgres, found none")
+		}
+	default:
+		doc.Errorf("storage.driver", "storage.driver: expected sqlite or postgres, found %q", c.Storage.Driver)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		doc.Errorf("log.format", "log.format: expected text or json, found %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		doc.Errorf("log.level", "log.level: expected debug, info, warn or error, found %q", c.Log.Level)
+	}
+	for i, g := range c.Journeys {
+		if _, err := filepath.Match(g, ""); err != nil {
+			doc.Errorf(fmt.Sprintf("journeys[%d]", i), "journeys: invalid glob %q: %v", g, err)
+		}
+	}
+	for i, g := range c.SLOs {
+		if _, err := filepath.Match(g, ""); err != nil {
+			doc.Errorf(fmt.Sprintf("slos[%d]", i), "slos: invalid glob %q: %v", g, err)
+		}
+	}
+
+	emails := map[string]bool{}
+	for i := range c.People {
+		p := &c.People[i]
+		path := fmt.Sprintf("people[%d]", i)
+		if p.Name == "" {
+			doc.Errorf(path, "person: expected a name, found none")
+		}
+		if p.Email == "" {
+			doc.Errorf(path, "person %q: expected an email (the join key with every source), found none", p.Name)
+		} else if a, err := mail.ParseAddress(p.Email); err != nil || a.Address != p.Email {
+			doc.Errorf(path+".email", "person %q: expected an email address, found %q", p.Name, p.Email)
+		} else {
+			key := strings.ToLower(p.Email)
+			if emails[key] {
+				doc.Errorf(path+".email", "person %q: email %s is already used by another person", p.Name, p.Email)
+			}
+			emails[key] = true
+		}
+		p.Location = loadTZ(doc, path+".time_zone", p.TimeZone, "person "+quote(p.Name))
+	}
+	teams := map[string]bool{}
+	for i := range c.Teams {
+		t := &c.Teams[i]
+		path := fmt.Sprintf("teams[%d]", i)
+		if t.Name == "" {
+			doc.Errorf(path, "team: expected a name, found none")
+		} else if teams[t.Name] {
+			doc.Errorf(path+".name", "team %q is defined twice", t.Name)
+		}
+		teams[t.Name] = true
+		t.Location = loadTZ(doc, path+".time_zone", t.TimeZone, "team "+quote(t.Name))
+		for j, m := range t.Members {
+			if !emails[strings.ToLower(m)] {
+				doc.Errorf(fmt.Sprintf("%s.members[%d]", path, j), "team %q: member %q is not in people (expected the email of a person)%s", t.Name, m, suggestFrom(m, c.People))
+			}
+		}
+		switch t.PageSource {
+		case "", "pagerduty", "alertmanager", "file":
+		default:
+			doc.Errorf(path+".page_source", "team %q: page_source: expected pagerduty, alertmanager or file, found %q", t.Name, t.PageSource)
+		}
+		for j, h := range t.Holidays {
+			if _, err := time.Parse(time.DateOnly, h); err != nil {
+				doc.Errorf(fmt.Sprintf("%s.holidays[%d]", path, j), "team %q: holiday: expected a date like 2026-12-25, found %q", t.Name, h)
+			}
+		}
+	}
+	services := map[string]bool{}
+	for i, s := range c.Services {
+		path := fmt.Sprintf("services[%d]", i)
+		if s.Name == "" {
+			doc.Errorf(path, "service: expected a name, found none")
+		} else if services[s.Name] {
+			doc.Errorf(path+".name", "service %q is defined twice", s.Name)
+		}
+		services[s.Name] = true
+		if s.Team == "" {
+			doc.Errorf(path, "service %q: expected a team, found none", s.Name)
+		} else if !teams[s.Team] {
+			doc.Errorf(path+".team", "service %q: team %q is not defined in teams (expected one of: %s)", s.Name, s.Team, strings.Join(sortedKeys(teams), ", "))
+		}
+	}
+}
+
+func quote(s string) string { return fmt.Sprintf("%q", s) }
+
+func loadTZ(doc *yamlx.Doc, path, name, who string) *time.Location {
+	if name == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || name == "Local" {
+		doc.Errorf(path, "%s: time_zone: expected an IANA time zone like Europe/Berlin, found %q", who, name)
+		return time.UTC
+	}
+	return loc
+}
+
+func suggestFrom(email string, people []Person) string {
+	for _, p := range people {
+		if strings.EqualFold(p.Name, email) {
+			return fmt.Sprintf(" (did you mean %q?)", p.Email)
+		}
+	}
+	return ""
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PersonByEmail finds a person by email, case-insensitively.
+func (c *Config) PersonByEmail(email string) (*Person, bool) {
+	for i := range c.People {
+		if strings.EqualFold(c.People[i].Email, email) {
+			return &c.People[i], true
+		}
+	}
+	return nil, false
+}
+
+// Expand globs into sorted, de-duplicated file lists.
+func Expand(globs []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, g := range globs {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range m {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

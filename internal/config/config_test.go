@@ -1,0 +1,94 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-dev/vigil/internal/yamlx"
+)
+
+func TestGood(t *testing.T) {
+	c, err := Load("testdata/good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Prometheus.BearerToken != "sekrit-prom-token" {
+		t.Fatalf("file secret: %q", c.Prometheus.BearerToken)
+	}
+	if got := c.Masker.Mask("token sekrit-prom-token"); got != "token ***" {
+		t.Fatalf("mask: %q", got)
+	}
+	if c.People[0].Location.String() != "Asia/Tokyo" || c.Teams[0].Location.String() != "America/New_York" {
+		t.Fatal("time zones not resolved")
+	}
+	if c.DataDir != filepath.Join("testdata", "data") {
+		t.Fatalf("data dir relative to config: %s", c.DataDir)
+	}
+	if p, ok := c.PersonByEmail("BOB@example.com"); !ok || p.Name != "Bob Baba" {
+		t.Fatal("email join key is case-insensitive")
+	}
+}
+
+// One bad fixture per rule, each with the message a user sees.
+func TestBad(t *testing.T) {
+	want := map[string]string{
+		"not_yaml.yaml":             "testdata/bad/not_yaml.yaml:1: not valid YAML:",
+		"unknown_key.yaml":          `testdata/bad/unknown_key.yaml:2: unknown key "listn" in server (did you mean "listen"?)`,
+		"wrong_type.yaml":           "testdata/bad/wrong_type.yaml:3: expected a duration like 30s, found a string `soon`",
+		"bad_tz.yaml":               `testdata/bad/bad_tz.yaml:2: person "Bob Baba": time_zone: expected an IANA time zone like Europe/Berlin, found "Asia/Tokio"`,
+		"unknown_member.yaml":       `testdata/bad/unknown_member.yaml:5: team "payments": member "alice@example.com" is not in people`,
+		"service_no_team.yaml":      `testdata/bad/service_no_team.yaml:4: service "checkout-api": expected a team, found none`,
+		"service_unknown_team.yaml": `testdata/bad/service_unknown_team.yaml:4: service "checkout-api": team "paymnets" is not defined in teams (expected one of: payments)`,
+		"missing_secret.yaml":       "testdata/bad/missing_secret.yaml:3: environment variable VIGIL_TEST_MISSING_DSN is not set",
+		"missing_secret_file.yaml":  "testdata/bad/missing_secret_file.yaml:3: file /nonexistent/vigil/secret named in ${file:} cannot be read: no such file or directory",
+		"bad_driver.yaml":           `testdata/bad/bad_driver.yaml:1: storage.driver: expected sqlite or postgres, found "mysql"`,
+		"bad_listen.yaml":           `testdata/bad/bad_listen.yaml:1: server.listen: expected host:port, found "8080"`,
+		"bad_email.yaml":            `testdata/bad/bad_email.yaml:2: person "Bob": expected an email address, found "not-an-email"`,
+		"dup_email.yaml":            `testdata/bad/dup_email.yaml:3: person "Bobby": email bob@example.com is already used by another person`,
+		"bad_holiday.yaml":          `testdata/bad/bad_holiday.yaml:2: team "payments": holiday: expected a date like 2026-12-25, found "25-12-2026"`,
+	}
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	if len(files) != len(want) {
+		t.Fatalf("%d fixtures, %d expectations", len(files), len(want))
+	}
+	for _, f := range files {
+		_, err := Load(f)
+		w := want[filepath.Base(f)]
+		if err == nil || !strings.HasPrefix(err.Error(), w) {
+			t.Errorf("%s:\n got %v\nwant %s", f, err, w)
+		}
+		if err != nil && !yamlx.IsInput(err) {
+			t.Errorf("%s: not an input error", f)
+		}
+	}
+}
+
+func TestSecretNeverInErrors(t *testing.T) {
+	t.Setenv("VIGIL_TEST_SECRET", "topsecret-value")
+	_, err := Parse("v.yaml", []byte("storage: {driver: \"${env:VIGIL_TEST_SECRET}\"}\n"))
+	if err == nil {
+		t.Fatal("expected error")
+	}
+	// The driver check quotes what it found; a secret must not leak through it.
+	if strings.Contains(err.Error(), "topsecret-value") {
+		t.Fatalf("secret leaked: %v", err)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !yamlx.IsInput(err) || !strings.Contains(err.Error(), "no such file") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestEmptyIsDefaults(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "v.yaml")
+	os.WriteFile(p, nil, 0o644)
+	c, err := Load(p)
+	if err != nil || c.Server.Listen != "127.0.0.1:8080" || c.Storage.Driver != "sqlite" || c.Region != "local" {
+		t.Fatalf("%+v %v", c, err)
+	}
+}
