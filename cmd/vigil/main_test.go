@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var vigilBin string
+
+// TestMain builds the binary once; the tests run it as a user would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vigil-e2e")
+	if err != nil {
+		panic(err)
+	}
+	vigilBin = filepath.Join(dir, "vigil")
+	if out, err := exec.Command("go", "build", "-race", "-o", vigilBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vigilBin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, o.String(), e.String()}
+}
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVersion(t *testing.T) {
+	r := run(t, nil, "version")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "vigil ") || !strings.Contains(r.stdout, "go1.") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := writeFile(t, dir, "vigil.yaml", "server: {listen: \"127.0.0.1:0\"}\npeople:\n  - {name: Bob, email: bob@example.com}\n")
+	if r := run(t, nil, "config", "check", good); r.code != 0 || !strings.Contains(r.stdout, "ok") {
+		t.Fatalf("good: %+v", r)
+	}
+	bad := writeFile(t, dir, "bad.yaml", "server:\n  listn: x\n")
+	r := run(t, nil, "config", "check", bad)
+	want := bad + `:2: unknown key "listn" in server (did you mean "listen"?)`
+	if r.code != 2 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("bad: %+v\nwant %s", r, want)
+	}
+	if r := run(t, nil, "config", "check"); r.code != 2 {
+		t.Fatalf("missing argument should exit 2: %+v", r)
+	}
+	if r := run(t, nil, "serve", "--bogus"); r.code != 2 {
+		t.Fatalf("unknown flag should exit 2: %+v", r)
+	}
+}
+
+// startBin starts the binary and returns once a line of its output matches
+// re, handing back the first submatch.
+func startBin(t *testing.T, re *regexp.Regexp, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(vigilBin, args...)
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sent := false
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+				found <- m[1]
+				sent = true
+			}
+		}
+	}()
+	select {
+	case m := <-found:
+		return cmd, m
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%v: no line matching %s", args, re)
+	}
+	return nil, ""
+}
+
+func TestServeStopsOnTERM(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "vigil.yaml", "server: {listen: \"127.0.0.1:0\"}\ndata_dir: ./data\n")
+	cmd, url := startBin(t, regexp.MustCompile(`url=(http://\S+)`), "serve", "-c", cfg)
+	resp, err := http.Get(url + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	err = cmd.Wait()
+	if err != nil {
+		t.Fatalf("exit after TERM: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v to stop", d)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "vigil.db")); err != nil {
+		t.Fatalf("store not in data_dir: %v", err)
+	}
+}
+
+func TestServeBadDataDir(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "file", "not a directory")
+	cfg := writeFile(t, dir, "vigil.yaml", "server: {listen: \"127.0.0.1:0\"}\ndata_dir: ./file/data\n")
+	r := run(t, nil, "serve", "-c", cfg)
+	if r.code != 2 || !strings.Contains(r.stderr, "data directory") {
+		t.Fatalf("%+v", r)
+	}
+}
+
+func TestDemoShop(t *testing.T) {
+	_, url := startBin(t, regexp.MustCompile(`demo shop at (http://\S+)`), "demo", "shop", "--addr", "127.0.0.1:0")
+	resp, err := http.Post(url+"/api/login", "application/json", strings.NewReader(`{"user":"probe","password":"probe-password"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	cmd, url := startBin(t, regexp.MustCompile(`UI and API:\s+(http://\S+)/`), "demo", "--data", dir, "--addr", "127.0.0.1:0")
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(url + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", p, resp, err)
+		}
+		resp.Body.Close()
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo exit on Ctrl-C: %v", err)
+	}
+}

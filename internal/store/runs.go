@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// RunRecord is one probe run of one journey, as kept in the run history.
+type RunRecord struct {
+	ID       int64 // assigned by the store; ignored by RecordRun
+	Journey  string
+	Region   string
+	Started  time.Time // stored in UTC, to the microsecond
+	Duration time.Duration
+	Success  bool
+	Paused   bool
+	Error    string // the run's failure, already masked of secrets
+	Steps    []byte // JSON; nil when the run has none
+}
+
+// RecordRun adds a run to the history.
+func (s *Store) RecordRun(ctx context.Context, r RunRecord) error {
+	if r.Journey == "" {
+		return errors.New("record run: journey is empty")
+	}
+	if r.Started.IsZero() {
+		return fmt.Errorf("record run of %q: start time is zero", r.Journey)
+	}
+	if r.Duration < 0 {
+		return fmt.Errorf("record run of %q: duration %v is negative", r.Journey, r.Duration)
+	}
+	var steps any // NULL when empty
+	if len(r.Steps) > 0 {
+		if !json.Valid(r.Steps) {
+			return fmt.Errorf("record run of %q: steps are not valid JSON", r.Journey)
+		}
+		steps = string(r.Steps)
+	}
+	_, err := s.exec(ctx, `INSERT INTO probe_runs
+		(journey, region, started_at, duration_seconds, success, paused, error, steps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Journey, r.Region, s.timeArg(r.Started), r.Duration.Seconds(), r.Success, r.Paused, r.Error, steps)
+	if err != nil {
+		return fmt.Errorf("record run of %q: %w", r.Journey, err)
+	}
+	return nil
+}
+
+// RecentRuns returns the journey's latest runs, newest first, at most limit.
+func (s *Store) RecentRuns(ctx context.Context, journey string, limit int) ([]RunRecord, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("recent runs: limit %d, want a positive number", limit)
+	}
+	rows, err := s.query(ctx, `SELECT id, journey, region, started_at, duration_seconds, success, paused, error, steps
+		FROM probe_runs WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT ?`, journey, limit)
+	if err != nil {
+		return nil, fmt.Errorf("recent runs of %q: %w", journey, err)
+	}
+	defer rows.Close()
+	var out []RunRecord
+	for rows.Next() {
+		var (
+			r     RunRecord
+			secs  float64
+			steps sql.NullString
+		)
+		if err := rows.Scan(&r.ID, &r.Journey, &r.Region, scanTime{&r.Started}, &secs, &r.Success, &r.Paused, &r.Error, &steps); err != nil {
+			return nil, fmt.Errorf("recent runs of %q: %w", journey, err)
+		}
+		r.Duration = time.Duration(math.Round(secs * float64(time.Second)))
+		if steps.Valid {
+			r.Steps = []byte(steps.String)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("recent runs of %q: %w", journey, err)
+	}
+	return out, nil
+}
+
+// PruneRuns deletes the runs that started before olderThan and returns how
+// many it deleted.
+func (s *Store) PruneRuns(ctx context.Context, olderThan time.Time) (int64, error) {
+	res, err := s.exec(ctx, `DELETE FROM probe_runs WHERE started_at < ?`, s.timeArg(olderThan))
+	if err != nil {
+		return 0, fmt.Errorf("prune runs: %w", err)
+	}
+	return res.RowsAffected()
+}
