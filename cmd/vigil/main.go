@@ -105,4 +105,3 @@ func isUsageError(err error) bool {
 	}
 	return false
 }
-
