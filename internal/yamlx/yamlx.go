@@ -89,6 +89,18 @@ func (d *Doc) Errorf(path, format string, args ...any) {
 // Err returns the recorded errors, or nil.
 func (d *Doc) Err() error { return d.errs.Err() }
 
+// Mask replaces secrets in the messages of input errors, so a validation
+// message that quotes what it found never shows a secret.
+func Mask(err error, m *interp.Masker) error {
+	var es Errors
+	if errors.As(err, &es) {
+		for _, e := range es {
+			e.Msg = m.Mask(e.Msg)
+		}
+	}
+	return err
+}
+
 // Options adjust Decode.
 type Options struct {
 	// Expander, when set, resolves ${...} in every scalar value.
