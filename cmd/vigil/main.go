@@ -46,6 +46,9 @@ func badInput(format string, args ...any) error {
 
 func exitCode(err error) int {
 	var ee *exitError
+	// Domain errors that know their exit code (bad PagerDuty token: 2,
+	// PagerDuty unreachable: 3) say so themselves.
+	var coded interface{ ExitCode() int }
 	var ne net.Error
 	var dde *store.DataDirError
 	var stn *store.SchemaTooNewError
@@ -54,6 +57,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ee):
 		return ee.code
+	case errors.As(err, &coded):
+		return coded.ExitCode()
 	case yamlx.IsInput(err), errors.As(err, &dde), errors.As(err, &stn):
 		return exitBadInput
 	case errors.As(err, &ne), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, context.DeadlineExceeded):
@@ -73,7 +78,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%v\nsee '%s --help'", err, c.CommandPath())}
 	})
-	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd())
+	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd(), newProbeCmd())
 	return root
 }
 

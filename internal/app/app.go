@@ -10,11 +10,17 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/vigil-dev/vigil/internal/config"
 	"github.com/vigil-dev/vigil/internal/server"
 	"github.com/vigil-dev/vigil/internal/store"
+	"github.com/vigil-dev/vigil/probes"
 )
 
 // Options for Run.
@@ -72,6 +78,42 @@ func Run(ctx context.Context, opts Options) (err error) {
 		ShutdownTimeout: cfg.Server.ShutdownTimeout,
 		Ready:           st.Ping,
 	})
+	// Probe metrics carry the region as an external label, added here at
+	// export rather than as a label of every series.
+	probeReg := prometheus.WrapRegistererWith(prometheus.Labels{"region": cfg.Region}, srv.Registry)
+	pm, err := probes.NewMetrics(probeReg)
+	if err != nil {
+		return err
+	}
+	sched := probes.NewScheduler(probes.SchedulerOptions{
+		Metrics: pm,
+		Sinks:   []probes.Sink{runSink{st: st, region: cfg.Region}},
+		Logger:  log,
+	})
+	journeyFiles, err := config.Expand(cfg.Journeys)
+	if err != nil {
+		return err
+	}
+	// The first load must succeed: a service that starts on a broken
+	// journey file would silently probe nothing.
+	if len(journeyFiles) > 0 {
+		js, err := probes.LoadFiles(journeyFiles...)
+		if err != nil {
+			return err
+		}
+		sched.Update(js)
+		pm.SetReload(true, time.Now())
+	}
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
+	sched.Start(runCtx)
+	defer sched.Stop()
+	if len(journeyFiles) > 0 {
+		go sched.Watch(runCtx, 5*time.Second, journeyFiles...)
+		go onHangup(runCtx, func() { sched.LoadAndUpdate(journeyFiles...) })
+	}
+	probeRoutes(srv, st, sched, log)
+
 	ln := opts.Listener
 	if ln == nil {
 		if ln, err = srv.Listen(); err != nil {
@@ -89,4 +131,19 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	log.Info("vigil stopped")
 	return err
+}
+
+// onHangup calls f on every SIGHUP until ctx ends.
+func onHangup(ctx context.Context, f func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			f()
+		}
+	}
 }

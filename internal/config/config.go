@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,7 +30,7 @@ type Config struct {
 	People     []Person       `yaml:"people"`
 	Teams      []Team         `yaml:"teams"`
 	Services   []Service      `yaml:"services"`
-	Sources    map[string]any `yaml:"sources"`
+	Sources    Sources        `yaml:"sources"`
 	Slack      map[string]any `yaml:"slack"`
 	Org        map[string]any `yaml:"org"`
 	Schedules  map[string]any `yaml:"schedules"`
@@ -86,13 +87,79 @@ type Team struct {
 	Members      []string `yaml:"members"`
 	SlackChannel string   `yaml:"slack_channel"`
 	PageSource   string   `yaml:"page_source"`
-	// Per-source team settings and working hours belong to later issues;
-	// they are accepted as mappings so a config can carry them now.
-	PagerDuty map[string]any `yaml:"pagerduty"`
-	Hours     map[string]any `yaml:"hours"`
-	Holidays  []string       `yaml:"holidays"`
+	// PagerDuty says which PagerDuty teams' incidents belong to this team.
+	PagerDuty TeamPagerDuty `yaml:"pagerduty"`
+	// Hours are the team's business and sleep hours, applied in each
+	// responder's own time zone; empty means PagerDuty's defaults
+	// (business 08:00-18:00 Monday to Friday, sleep 22:00-08:00 every day).
+	Hours    Hours    `yaml:"hours"`
+	Holidays []string `yaml:"holidays"`
 
 	Location *time.Location `yaml:"-"`
+}
+
+// TeamPagerDuty is a team's PagerDuty mapping.
+type TeamPagerDuty struct {
+	TeamIDs []string `yaml:"team_ids"`
+}
+
+// Hours are clock ranges "HH:MM-HH:MM"; a range may wrap past midnight.
+type Hours struct {
+	Business string `yaml:"business"`
+	Sleep    string `yaml:"sleep"`
+}
+
+// Sources configures where outside data comes from. GitHub and Jira belong
+// to later issues and are accepted as mappings so a config can carry them.
+type Sources struct {
+	PagerDuty    *PagerDutySource    `yaml:"pagerduty"`
+	Alertmanager *AlertmanagerSource `yaml:"alertmanager"`
+	GitHub       map[string]any      `yaml:"github"`
+	Jira         map[string]any      `yaml:"jira"`
+}
+
+// PagerDutySource is sources.pagerduty.
+type PagerDutySource struct {
+	// Token is a REST API key (use ${env:} or ${file:}).
+	Token string `yaml:"token"`
+	// APIURL defaults to https://api.pagerduty.com; the EU service region
+	// and tests use another host.
+	APIURL string `yaml:"api_url"`
+	// TeamIDs limits the sync to these PagerDuty teams (all when empty).
+	TeamIDs []string `yaml:"team_ids"`
+	// WebhookSecrets verify X-PagerDuty-Signature; any one may match.
+	WebhookSecrets []string `yaml:"webhook_secrets"`
+	// Since is the date the first sync goes back to (YYYY-MM-DD).
+	Since string `yaml:"since"`
+}
+
+// AlertmanagerSource is sources.alertmanager.
+type AlertmanagerSource struct {
+	// Token is the bearer token Alertmanager sends to /webhooks/alertmanager.
+	Token string `yaml:"token"`
+}
+
+// ParseClockRange parses "HH:MM-HH:MM" into minutes after midnight.
+func ParseClockRange(s string) (from, to int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("expected a range like 08:00-18:00, found %q", s)
+	}
+	if from, err = parseClock(a); err == nil {
+		to, err = parseClock(b)
+	}
+	if err != nil || from == to {
+		return 0, 0, fmt.Errorf("expected a range like 08:00-18:00, found %q", s)
+	}
+	return from, to, nil
+}
+
+func parseClock(s string) (int, error) {
+	t, err := time.Parse("15:04", strings.TrimSpace(s))
+	if err != nil {
+		return 0, err
+	}
+	return t.Hour()*60 + t.Minute(), nil
 }
 
 type Service struct {
@@ -262,11 +329,37 @@ func (c *Config) validate(doc *yamlx.Doc) {
 		default:
 			doc.Errorf(path+".page_source", "team %q: page_source: expected pagerduty, alertmanager or file, found %q", t.Name, t.PageSource)
 		}
+		for _, h := range []struct{ key, val string }{{"business", t.Hours.Business}, {"sleep", t.Hours.Sleep}} {
+			if h.val == "" {
+				continue
+			}
+			if _, _, err := ParseClockRange(h.val); err != nil {
+				doc.Errorf(path+".hours."+h.key, "team %q: hours.%s: %v", t.Name, h.key, err)
+			}
+		}
 		for j, h := range t.Holidays {
 			if _, err := time.Parse(time.DateOnly, h); err != nil {
 				doc.Errorf(fmt.Sprintf("%s.holidays[%d]", path, j), "team %q: holiday: expected a date like 2026-12-25, found %q", t.Name, h)
 			}
 		}
+	}
+	if pd := c.Sources.PagerDuty; pd != nil {
+		if pd.Token == "" {
+			doc.Errorf("sources.pagerduty", "sources.pagerduty: expected a token (use ${env:PAGERDUTY_TOKEN}), found none")
+		}
+		if pd.APIURL != "" {
+			if u, err := url.Parse(pd.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				doc.Errorf("sources.pagerduty.api_url", "sources.pagerduty.api_url: expected an http(s) URL like https://api.eu.pagerduty.com, found %q", pd.APIURL)
+			}
+		}
+		if pd.Since != "" {
+			if _, err := time.Parse(time.DateOnly, pd.Since); err != nil {
+				doc.Errorf("sources.pagerduty.since", "sources.pagerduty.since: expected a date like 2026-01-01, found %q", pd.Since)
+			}
+		}
+	}
+	if am := c.Sources.Alertmanager; am != nil && am.Token == "" {
+		doc.Errorf("sources.alertmanager", "sources.alertmanager: expected a token (use ${env:AM_WEBHOOK_TOKEN}), found none")
 	}
 	services := map[string]bool{}
 	for i, s := range c.Services {

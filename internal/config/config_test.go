@@ -26,6 +26,12 @@ func TestGood(t *testing.T) {
 	if c.DataDir != filepath.Join("testdata", "data") {
 		t.Fatalf("data dir relative to config: %s", c.DataDir)
 	}
+	if pd := c.Sources.PagerDuty; pd == nil || pd.APIURL != "https://api.eu.pagerduty.com" || pd.TeamIDs[0] != "PT1" || pd.Since != "2026-01-01" || c.Sources.Alertmanager == nil {
+		t.Fatalf("sources: %+v", c.Sources)
+	}
+	if tm := c.Teams[0]; tm.PagerDuty.TeamIDs[0] != "PT1" || tm.Hours.Sleep != "22:00-08:00" {
+		t.Fatalf("team: %+v", tm)
+	}
 	if p, ok := c.PersonByEmail("BOB@example.com"); !ok || p.Name != "Bob Baba" {
 		t.Fatal("email join key is case-insensitive")
 	}
@@ -48,6 +54,10 @@ func TestBad(t *testing.T) {
 		"bad_email.yaml":            `testdata/bad/bad_email.yaml:2: person "Bob": expected an email address, found "not-an-email"`,
 		"dup_email.yaml":            `testdata/bad/dup_email.yaml:3: person "Bobby": email bob@example.com is already used by another person`,
 		"bad_holiday.yaml":          `testdata/bad/bad_holiday.yaml:2: team "payments": holiday: expected a date like 2026-12-25, found "25-12-2026"`,
+		"bad_hours.yaml":            `testdata/bad/bad_hours.yaml:3: team "payments": hours.business: expected a range like 08:00-18:00, found "8-18"`,
+		"bad_pd_since.yaml":         `testdata/bad/bad_pd_since.yaml:4: sources.pagerduty.since: expected a date like 2026-01-01, found "01/01/2026"`,
+		"bad_pd_url.yaml":           `testdata/bad/bad_pd_url.yaml:4: sources.pagerduty.api_url: expected an http(s) URL like https://api.eu.pagerduty.com, found "api.pagerduty.com"`,
+		"pd_no_token.yaml":          `testdata/bad/pd_no_token.yaml:2: sources.pagerduty: expected a token (use ${env:PAGERDUTY_TOKEN}), found none`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -92,6 +92,16 @@ func (s *Server) Handle(pattern string, need Role, h http.Handler) {
 		return
 	}
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Without a tokens file (a laptop, the demo) reading is open and
+		// writing is off: nothing can change state without a token.
+		if s.opts.Tokens == nil {
+			if need == RoleViewer {
+				h.ServeHTTP(w, r)
+				return
+			}
+			WriteError(w, http.StatusUnauthorized, "no tokens are configured (server.tokens_file); this endpoint needs a token with role "+string(need))
+			return
+		}
 		tok := bearer(r)
 		if tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)

@@ -99,6 +99,16 @@ func TestRoles(t *testing.T) {
 	}
 }
 
+func TestNoTokensReadOnly(t *testing.T) {
+	url, _, _, _ := start(t, Options{})
+	if code, _ := get(t, "GET", url+"/api/v1/thing", ""); code != 200 {
+		t.Fatalf("read without tokens configured: %d", code)
+	}
+	if code, _ := get(t, "POST", url+"/api/v1/thing", "anything-at-all-here"); code != 401 {
+		t.Fatalf("write without tokens configured: %d", code)
+	}
+}
+
 func TestTokensFile(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("VIGIL_TEST_TOKEN", "from-env-0123456789")
