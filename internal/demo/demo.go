@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"embed"
 	"context"
 	"errors"
 	"fmt"
@@ -39,50 +40,11 @@ func DefaultDataDir() string {
 // demo shows secrets being masked.
 const ShopUser = "probe"
 
-// journeysYAML is the checkout journey the demo runs against its shop.
-const journeysYAML = `# Written by vigil demo: the checkout journey against the demo shop.
-journeys:
-  - name: checkout
-    interval: 15s
-    timeout: 10s
-    labels: {team: payments, service: checkout-api, criticality: "0"}
-    vars: {base: "${env:VIGIL_DEMO_SHOP_URL}"}
-    steps:
-      - name: login
-        http:
-          method: POST
-          url: "${base}/api/login"
-          json: {user: probe, password: "${env:VIGIL_DEMO_SHOP_PASSWORD}"}
-        expect:
-          status: [200]
-          json: {"$.token": {exists: true}}
-          max_latency: 500ms
-        extract: {token: {json: "$.token", secret: true}}
-      - name: catalog
-        http: {method: GET, url: "${base}/api/catalog"}
-        expect: {status: [200], json: {"$[0].sku": {exists: true}}}
-      - name: create-order
-        http:
-          method: POST
-          url: "${base}/api/orders"
-          headers: {Authorization: "Bearer ${token}"}
-          json: {sku: "A-1", qty: 1}
-        expect:
-          status: [201]
-          json: {"$.qty": {equals: 1}}
-          body_matches: '"id"'
-        extract: {order: "$.id"}
-      - name: read-order
-        http:
-          method: GET
-          url: "${base}/api/orders/${order}"
-          headers: {Authorization: "Bearer ${token}"}
-        expect: {status: [200]}
-      - name: cleanup
-        always: true
-        http: {method: DELETE, url: "${base}/api/orders/${order}", headers: {Authorization: "Bearer ${token}"}}
-        expect: {status: [204, 404]}
-`
+// Files are the demo's journeys and SLOs. They live as plain files so the
+// rules generator, its tests and `deploy/` read the very same ones.
+//
+//go:embed files/*.yaml
+var Files embed.FS
 
 // StartShop serves a shop on addr ("127.0.0.1:0" for a free port) until ctx
 // is done. It returns the shop and its base URL.
@@ -134,14 +96,24 @@ func Run(ctx context.Context, o Options) error {
 	if err := os.MkdirAll(jdir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(jdir, "shop.yaml"), []byte(journeysYAML), 0o644); err != nil {
-		return err
+	for _, f := range []struct{ src, dst string }{
+		{"files/journeys.yaml", filepath.Join(jdir, "shop.yaml")},
+		{"files/slos.yaml", filepath.Join(o.DataDir, "slos.yaml")},
+	} {
+		b, err := Files.ReadFile(f.src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.dst, b, 0o644); err != nil {
+			return err
+		}
 	}
 	cfg := config.Default()
 	cfg.File = filepath.Join(o.DataDir, "vigil.yaml")
 	cfg.DataDir = o.DataDir
 	cfg.Server.Listen = o.Addr
 	cfg.Journeys = []string{filepath.Join(jdir, "*.yaml")}
+	cfg.SLOs = []string{filepath.Join(o.DataDir, "slos.yaml")}
 
 	logw := o.Log
 	if logw == nil {
