@@ -13,7 +13,6 @@
 //
 // The package imports no store, server or slo code: edges satisfy Sink.
 //
-// Known limit: ${env:} and ${file:} are resolved at load and `$${` is
-// unescaped then, so a literal "${name}" in a journey file is read as a
-// journey variable at run time.
+// ${env:} and ${file:} are resolved at load; ${name} and the `$${` escape
+// are resolved at run time, so "$${name}" sends a literal "${name}".
 package probes

@@ -222,31 +222,36 @@ type run struct {
 }
 
 // expand replaces ${name} with the run's variables (env and file were
-// resolved at load).
+// resolved at load, which kept the $${ escapes for this last pass) and
+// turns $${ into a literal ${.
 func (r *run) expand(s string) string {
 	if !strings.Contains(s, "${") {
 		return s
 	}
 	var b strings.Builder
-	for {
-		i := strings.Index(s, "${")
-		if i < 0 {
-			break
+	for i := 0; i < len(s); {
+		if strings.HasPrefix(s[i:], "$${") {
+			b.WriteString("${")
+			i += 3
+			continue
+		}
+		if !strings.HasPrefix(s[i:], "${") {
+			b.WriteByte(s[i])
+			i++
+			continue
 		}
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
+			b.WriteString(s[i:])
 			break
 		}
-		name := s[i+2 : i+end]
-		b.WriteString(s[:i])
-		if v, ok := r.vars[name]; ok {
+		if v, ok := r.vars[s[i+2:i+end]]; ok {
 			b.WriteString(v)
 		} else {
 			b.WriteString(s[i : i+end+1])
 		}
-		s = s[i+end+1:]
+		i += end + 1
 	}
-	b.WriteString(s)
 	return b.String()
 }
 

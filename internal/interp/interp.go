@@ -19,8 +19,9 @@ type Expander struct {
 	ReadFile func(string) ([]byte, error)
 	BaseDir  string
 	// Vars holds variables for ${name}. When KeepVars is true, a ${name}
-	// that is not in Vars is left in place for a later pass (journeys fill
-	// variables at run time); otherwise it is an error.
+	// that is not in Vars, and every $${ escape, are left in place for a
+	// later pass (journeys fill variables at run time); otherwise an unknown
+	// variable is an error.
 	Vars     map[string]string
 	KeepVars bool
 }
@@ -43,7 +44,14 @@ func (e *Expander) Expand(s string) (Result, error) {
 	var res Result
 	for i := 0; i < len(s); {
 		if strings.HasPrefix(s[i:], "$${") {
-			b.WriteString("${")
+			// With variables left for a later pass, the escape is kept for
+			// that pass too; otherwise "$${x}" would turn into "${x}" here
+			// and be read as a variable there.
+			if e.KeepVars {
+				b.WriteString("$${")
+			} else {
+				b.WriteString("${")
+			}
 			i += 3
 			continue
 		}

@@ -22,7 +22,7 @@ func TestExpand(t *testing.T) {
 		{"${base}/a ${later}", "http://x/a ${later}", ""},
 		{"Bearer ${env:TOKEN}", "Bearer s3cret", ""},
 		{"${file:/run/pw}", "hunter2", ""},
-		{"$${env:TOKEN}", "${env:TOKEN}", ""},
+		{"$${env:TOKEN}", "$${env:TOKEN}", ""}, // kept for the run-time pass
 		{"${env:NOPE}", "", "environment variable NOPE is not set"},
 		{"${file:/nope}", "", "file /nope named in ${file:} cannot be read: no such file"},
 		{"${x", "", `unterminated reference "${x": expected a closing }`},
@@ -39,6 +39,13 @@ func TestExpand(t *testing.T) {
 		if err != nil || r.Value != c.want {
 			t.Errorf("%q: got %q %v, want %q", c.in, r.Value, err, c.want)
 		}
+	}
+}
+
+func TestEscapeWithoutKeepVars(t *testing.T) {
+	r, err := (&Expander{}).Expand("$${env:TOKEN} costs $5")
+	if err != nil || r.Value != "${env:TOKEN} costs $5" {
+		t.Fatalf("%q %v", r.Value, err)
 	}
 }
 
