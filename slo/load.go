@@ -27,6 +27,9 @@ const (
 	VersionOpenSLO = "openslo/v1"
 )
 
+// MaxWindow is the longest rolling window accepted (a year and a day).
+const MaxWindow = 366 * 24 * time.Hour
+
 // LoadFiles reads SLO files of any supported format (vigil's own, Sloth
 // prometheus/v1, OpenSLO v1) and validates them together: names must be
 // unique across all files. Errors carry file:line (yamlx.IsInput is true).
@@ -292,8 +295,9 @@ func (v *validator) rolling(s *SLO, w, field string) {
 		v.errorf(field, "%v", err)
 		return
 	}
-	if d%time.Minute != 0 || d < time.Hour {
-		v.errorf(field, "expected a window of whole minutes, at least 1h, found %q", w)
+	if d%time.Minute != 0 || d < time.Hour || d > MaxWindow {
+		// The cap bounds the evaluator's memory and the history it reads.
+		v.errorf(field, "expected a window of whole minutes from 1h to %s, found %q", FormatDays(MaxWindow), w)
 		return
 	}
 	s.Window = Window{Rolling: d}

@@ -116,3 +116,31 @@ const (
 
 // Statuses lists every status value, for the status gauge.
 var Statuses = []string{StatusOK, StatusBurning, StatusExhausted, StatusNoData, StatusNoTraffic, StatusStale}
+
+// Alert names and label values of the generated Prometheus rules (package
+// rules). Alertmanager routes on LabelSeverity; vigil's own Alertmanager
+// webhook turns severity=page alerts into pages.
+const (
+	// AlertBurnRate is every multiwindow burn-rate alert; LabelTier tells
+	// the tiers apart.
+	AlertBurnRate = "SLOErrorBudgetBurn"
+	// AlertTotalAbsent fires when an SLO's total series is absent.
+	AlertTotalAbsent = "SLOMetricAbsent"
+	// AlertBudgetExhausted fires when the window's budget is spent.
+	AlertBudgetExhausted = "SLOErrorBudgetExhausted"
+	// AlertProbeFailing: a journey failed N runs in a row (in one region).
+	AlertProbeFailing = "ProbeJourneyFailing"
+	// AlertProbeFailingRegions: a journey failing in a quorum of regions at once.
+	AlertProbeFailingRegions = "ProbeJourneyFailingInRegions"
+	// AlertProbeCertExpiring: a certificate a journey saw expires soon.
+	AlertProbeCertExpiring = "ProbeCertificateExpiring"
+
+	SeverityPage   = "page"
+	SeverityTicket = "ticket"
+
+	// LabelRegion is the external label probe runners add at export and
+	// remote write (the probe metrics themselves never carry it).
+	LabelRegion = "region"
+	// LabelAlertName is Prometheus's own alert name label.
+	LabelAlertName = "alertname"
+)

@@ -276,3 +276,11 @@ func TestRollupMatchesBruteForce(t *testing.T) {
 		t.Fatalf("replace: %v %v", a2, a1)
 	}
 }
+
+func TestRequiredHistory(t *testing.T) {
+	q := testSLO(99, 0)
+	q.Window = Window{Period: Quarter}
+	if got := RequiredHistory([]*SLO{testSLO(99, 24*time.Hour), q}); got != 92*24*time.Hour+time.Hour+Lookback+24*time.Hour {
+		t.Fatal(got)
+	}
+}

@@ -109,7 +109,7 @@ func ParseDays(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if n := len(s); n > 1 && (s[n-1] == 'd' || s[n-1] == 'w') {
 		v, err := strconv.Atoi(s[:n-1])
-		if err != nil || v <= 0 {
+		if err != nil || v <= 0 || v > 100_000 { // beyond that time.Duration overflows
 			return 0, fmt.Errorf("expected a window like 30d or 4w, found %q", s)
 		}
 		unit := 24 * time.Hour
