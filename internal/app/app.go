@@ -114,6 +114,19 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	probeRoutes(srv, st, sched, log)
 
+	sloSvc, err := startSLO(runCtx, cfg, srv, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := sloSvc.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close TSDB: %w", cerr)
+		}
+	}()
+	sloDone := make(chan struct{})
+	go func() { sloSvc.run(runCtx, srv.Registry); close(sloDone) }()
+	defer func() { stopRun(); <-sloDone }()
+
 	ln := opts.Listener
 	if ln == nil {
 		if ln, err = srv.Listen(); err != nil {

@@ -50,9 +50,14 @@ type Options struct {
 
 // DB is an open embedded TSDB with its PromQL engine.
 type DB struct {
-	opts   Options
-	mu     sync.RWMutex // Backfill swaps db while holding it for writing
-	db     *tsdb.DB
+	opts Options
+	mu   sync.RWMutex // Backfill swaps db while holding it for writing
+	db   *tsdb.DB
+	ro   *tsdb.DBReadOnly // set instead of db by OpenReadOnly
+	// A read-only TSDB supports one querier, not safe for concurrent use:
+	// it is made once over all time and queries take turns on it.
+	roQ    storage.Querier
+	roMu   sync.Mutex
 	engine *promql.Engine
 }
 
@@ -94,6 +99,42 @@ func Open(opts Options) (*DB, error) {
 	return d, nil
 }
 
+// OpenReadOnly opens the TSDB in dir for queries only, without its lock,
+// so commands can read the data directory while `vigil serve` writes it.
+// Appending to it fails.
+func OpenReadOnly(opts Options) (*DB, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if _, err := os.Stat(opts.Dir); err != nil {
+		return nil, fmt.Errorf("tsdb: %w", err)
+	}
+	ro, err := tsdb.OpenDBReadOnly(opts.Dir, "", opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("tsdb: open %s read-only: %w", opts.Dir, err)
+	}
+	if opts.QueryTimeout <= 0 {
+		opts.QueryTimeout = 2 * time.Minute
+	}
+	if opts.MaxSamples <= 0 {
+		opts.MaxSamples = 50_000_000
+	}
+	if opts.LookbackDelta <= 0 {
+		opts.LookbackDelta = 5 * time.Minute
+	}
+	q, err := ro.Querier(math.MinInt64, math.MaxInt64)
+	if err != nil {
+		ro.Close()
+		return nil, fmt.Errorf("tsdb: read %s: %w", opts.Dir, err)
+	}
+	d := &DB{opts: opts, ro: ro, roQ: q}
+	d.engine = promql.NewEngine(promql.EngineOpts{
+		Logger: opts.Logger, MaxSamples: opts.MaxSamples, Timeout: opts.QueryTimeout,
+		LookbackDelta: opts.LookbackDelta, EnableAtModifier: true, EnableNegativeOffset: true,
+	})
+	return d, nil
+}
+
 func (d *DB) open() error {
 	if err := os.MkdirAll(d.opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("tsdb: %w", err)
@@ -115,6 +156,9 @@ func (d *DB) Close() error {
 	if d.engine != nil {
 		_ = d.engine.Close()
 	}
+	if d.ro != nil {
+		return errors.Join(d.roQ.Close(), d.ro.Close())
+	}
 	return d.db.Close()
 }
 
@@ -125,14 +169,32 @@ func (d *DB) Storage() storage.Queryable { return storage.QueryableFunc(d.querie
 func (d *DB) querier(mint, maxt int64) (storage.Querier, error) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	if d.ro != nil {
+		return keepOpen{d.roQ}, nil
+	}
 	return d.db.Querier(mint, maxt)
 }
 
 // Engine is the PromQL engine, for serving the Prometheus query API.
 func (d *DB) Engine() *promql.Engine { return d.engine }
 
+// keepOpen lends the read-only querier to one query without closing it.
+type keepOpen struct{ storage.Querier }
+
+func (keepOpen) Close() error { return nil }
+
+// turn serialises queries on a read-only TSDB; a no-op otherwise.
+func (d *DB) turn() func() {
+	if d.ro == nil {
+		return func() {}
+	}
+	d.roMu.Lock()
+	return d.roMu.Unlock
+}
+
 // Query implements slo.Querier.
 func (d *DB) Query(ctx context.Context, expr string, at time.Time) ([]slo.Series, error) {
+	defer d.turn()()
 	q, err := d.engine.NewInstantQuery(ctx, d.Storage(), nil, expr, at)
 	if err != nil {
 		return nil, err
@@ -143,6 +205,7 @@ func (d *DB) Query(ctx context.Context, expr string, at time.Time) ([]slo.Series
 
 // QueryRange implements slo.Querier.
 func (d *DB) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]slo.Series, error) {
+	defer d.turn()()
 	q, err := d.engine.NewRangeQuery(ctx, d.Storage(), nil, expr, start, end, step)
 	if err != nil {
 		return nil, err
@@ -192,6 +255,9 @@ type Sample struct {
 func (d *DB) Append(ctx context.Context, samples []Sample) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
+	if d.ro != nil {
+		return errors.New("tsdb: opened read-only")
+	}
 	app := d.db.Appender(ctx)
 	for _, s := range samples {
 		if _, err := app.Append(0, labels.FromMap(s.Labels), s.T.UnixMilli(), s.V); err != nil {
@@ -286,6 +352,9 @@ func (d *DB) MarkStale(ctx context.Context, series []map[string]string, ts time.
 func (d *DB) Backfill(ctx context.Context, samples []Sample) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.ro != nil {
+		return errors.New("tsdb: opened read-only")
+	}
 	if err := d.db.Close(); err != nil {
 		return fmt.Errorf("tsdb: close for backfill: %w", err)
 	}

@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/vigil-dev/vigil/internal/config"
+	"github.com/vigil-dev/vigil/internal/server"
+	"github.com/vigil-dev/vigil/internal/tsdb"
+	"github.com/vigil-dev/vigil/slo"
+	"github.com/vigil-dev/vigil/slo/promapi"
+)
+
+// How often vigil's own registry lands in the embedded TSDB, and how often
+// SLOs are evaluated. 15 s is Prometheus's common scrape interval; SLO math
+// works in minutes.
+const (
+	appendEvery   = 15 * time.Second
+	evaluateEvery = time.Minute
+)
+
+// sloService is the embedded TSDB (when no Prometheus is configured) and the
+// SLO evaluator over it or over the configured Prometheus.
+type sloService struct {
+	db  *tsdb.DB // nil when a real Prometheus answers
+	ev  *slo.Evaluator
+	log *slog.Logger
+
+	mu     sync.Mutex
+	report *slo.Report
+	err    error
+}
+
+// OpenQuerier opens what SLIs are evaluated on: the configured Prometheus,
+// or the embedded TSDB in the data directory. Commands use it too.
+func OpenQuerier(cfg *config.Config, slos []*slo.SLO, reg prometheus.Registerer, log *slog.Logger) (slo.Querier, *tsdb.DB, error) {
+	if cfg.Prometheus.URL != "" {
+		c, err := promapi.New(promapi.Options{URL: cfg.Prometheus.URL, BearerToken: cfg.Prometheus.BearerToken, Timeout: cfg.Prometheus.Timeout})
+		if err != nil {
+			return nil, nil, err
+		}
+		return c, nil, nil
+	}
+	retention := max(slo.RequiredHistory(slos), 32*24*time.Hour)
+	db, err := tsdb.Open(tsdb.Options{Dir: filepath.Join(cfg.DataDir, "tsdb"), Retention: retention, Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, db, nil
+}
+
+// LoadSLOs reads the SLO files the config names.
+func LoadSLOs(cfg *config.Config) ([]*slo.SLO, error) {
+	files, err := config.Expand(cfg.SLOs)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	return slo.LoadFiles(files...)
+}
+
+func startSLO(ctx context.Context, cfg *config.Config, srv *server.Server, log *slog.Logger) (*sloService, error) {
+	slos, err := LoadSLOs(cfg)
+	if err != nil {
+		return nil, err
+	}
+	q, db, err := OpenQuerier(cfg, slos, srv.Registry, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &sloService{db: db, log: log, ev: &slo.Evaluator{Querier: q, SLOs: slos, Metrics: slo.NewMetrics(srv.Registry)}}
+	if db != nil {
+		// Grafana can point its Prometheus datasource straight at vigil.
+		for pattern, h := range db.APIHandlers() {
+			srv.Handle("GET "+pattern, server.RoleViewer, h)
+			srv.Handle("POST "+pattern, server.RoleViewer, h)
+		}
+	}
+	srv.Handle("GET /api/v1/slos", server.RoleViewer, http.HandlerFunc(s.serveStatus))
+	return s, nil
+}
+
+// run appends vigil's own metrics to the embedded TSDB and evaluates the
+// SLOs until ctx ends.
+func (s *sloService) run(ctx context.Context, g prometheus.Gatherer) {
+	var wg sync.WaitGroup
+	if s.db != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			every(ctx, appendEvery, func(now time.Time) {
+				if err := s.db.AppendGathered(ctx, g, nil, now); err != nil {
+					s.log.Warn("append to embedded TSDB", "err", err)
+				}
+			})
+		}()
+	}
+	if len(s.ev.SLOs) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			every(ctx, evaluateEvery, func(now time.Time) {
+				sts, err := s.ev.Evaluate(ctx, now)
+				if err != nil {
+					s.log.Warn("SLO evaluation (last good status kept, marked stale)", "err", err)
+				}
+				s.mu.Lock()
+				s.report, s.err = &slo.Report{At: now.UTC(), SLOs: sts}, err
+				s.mu.Unlock()
+			})
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *sloService) close() error {
+	if s.db != nil {
+		return s.db.Close()
+	}
+	return nil
+}
+
+func (s *sloService) serveStatus(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	rep := s.report
+	s.mu.Unlock()
+	if rep == nil {
+		rep = &slo.Report{At: time.Now().UTC(), SLOs: []slo.Status{}}
+	}
+	server.WriteJSON(w, 200, rep)
+}
+
+// every calls f now and then on each tick until ctx ends.
+func every(ctx context.Context, d time.Duration, f func(time.Time)) {
+	f(time.Now())
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			f(now)
+		}
+	}
+}
+
