@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/internal/config"
+	"github.com/vigil-dev/vigil/internal/tsdb"
 )
 
 // Options for Run.
@@ -108,6 +109,9 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	if err := seedHistory(ctx, o.DataDir, time.Now()); err != nil {
+		return err
+	}
 	cfg := config.Default()
 	cfg.File = filepath.Join(o.DataDir, "vigil.yaml")
 	cfg.DataDir = o.DataDir
@@ -131,4 +135,27 @@ func Run(ctx context.Context, o Options) error {
 		err = serr
 	}
 	return err
+}
+
+// historyDays is how much synthetic probe history a new demo starts with:
+// enough for the 30-day SLO windows.
+const historyDays = 30
+
+// seedHistory writes the synthetic probe history into the data directory's
+// TSDB once, ending a couple of minutes before now so it never overlaps
+// what the live runner appends.
+func seedHistory(ctx context.Context, dataDir string, now time.Time) error {
+	marker := filepath.Join(dataDir, "history-seeded")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	end := now.Add(-2 * time.Minute).Truncate(time.Minute)
+	dir := filepath.Join(dataDir, "tsdb")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := tsdb.WriteBlocks(ctx, dir, ProbeHistory(end, historyDays, "local"), nil); err != nil {
+		return fmt.Errorf("demo history: %w", err)
+	}
+	return os.WriteFile(marker, []byte(end.Format(time.RFC3339)+"\n"), 0o644)
 }
