@@ -452,23 +452,8 @@ func summed(q string) string {
 // goodQuery returns the good-events query when the SLI counts good events
 // (good_query, latency): recording good first keeps an absent good series
 // (every event bad) from reading as no errors.
-func goodQuery(s *slo.SLO, window, errQ string) (string, bool) {
-	switch s.SLI.Kind {
-	case slo.KindEvents:
-		if s.SLI.ErrorQuery == "" && s.SLI.GoodQuery != "" {
-			return slo.Expand(s.SLI.GoodQuery, window), true
-		}
-	case slo.KindLatency:
-		// Queries renders a latency SLI's errors as (total) - (good).
-		e, err := slo.ParsePromQL(errQ)
-		if err != nil {
-			return "", false
-		}
-		if b, ok := e.(*parser.BinaryExpr); ok && b.Op == parser.SUB {
-			return parser.Expr(b.RHS).String(), true
-		}
-	}
-	return "", false
+func goodQuery(s *slo.SLO, window, _ string) (string, bool) {
+	return s.SLI.GoodQueryOver(window)
 }
 
 // annotations builds summary, description and the configured links.

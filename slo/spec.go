@@ -127,12 +127,14 @@ type ProbeSLI struct {
 
 // Queries returns the error and total queries with window substituted
 // (PromQL duration, such as "5m"), for rule generation. For a raw SLI
-// errorQ is the error ratio and totalQ is empty.
+// errorQ is the error ratio and totalQ is empty. Event SLIs render from
+// their compiled counters, so a spec mixing rate() and increase() still
+// gives a true ratio.
 func (s *SLI) Queries(window string) (errorQ, totalQ string) {
-	switch s.Kind {
-	case KindRaw:
+	if s.Kind == KindRaw {
 		return Expand(s.ErrorRatioQuery, window), ""
-	case KindEvents:
+	}
+	if s.total == nil { // not compiled (built by hand): the templates as written
 		if s.ErrorQuery != "" {
 			return Expand(s.ErrorQuery, window), Expand(s.TotalQuery, window)
 		}
@@ -144,6 +146,18 @@ func (s *SLI) Queries(window string) (errorQ, totalQ string) {
 		return s.bad.String(window), t
 	}
 	return fmt.Sprintf("(%s) - (%s)", t, s.good.String(window)), t
+}
+
+// GoodQueryOver returns the good-events query over window when the SLI counts
+// good events (good_query, latency); ok is false when it counts errors.
+func (s *SLI) GoodQueryOver(window string) (q string, ok bool) {
+	switch {
+	case s.good != nil:
+		return s.good.String(window), true
+	case s.total == nil && s.Kind == KindEvents && s.ErrorQuery == "" && s.GoodQuery != "":
+		return Expand(s.GoodQuery, window), true
+	}
+	return "", false
 }
 
 // compile fills the counters; it returns a message for a bad SLI.
