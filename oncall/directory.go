@@ -19,6 +19,8 @@ type Directory struct {
 	names    []string
 	services map[string]string // service → team
 	pdTeams  map[string]string // PagerDuty team id → team
+	// byOther maps lower-case GitHub logins and Jira ids to emails.
+	byOther map[string]string
 }
 
 // UnknownTeamError: a team name the config does not define (bad input).
@@ -34,12 +36,17 @@ func (e *UnknownTeamError) Error() string {
 // NewDirectory indexes a validated config.
 func NewDirectory(c *config.Config) *Directory {
 	d := &Directory{people: map[string]*config.Person{}, byPD: map[string]*config.Person{},
-		teams: map[string]TeamSpec{}, services: map[string]string{}, pdTeams: map[string]string{}}
+		teams: map[string]TeamSpec{}, services: map[string]string{}, pdTeams: map[string]string{}, byOther: map[string]string{}}
 	for i := range c.People {
 		p := &c.People[i]
 		d.people[strings.ToLower(p.Email)] = p
 		if p.PagerDutyID != "" {
 			d.byPD[p.PagerDutyID] = p
+		}
+		for _, id := range []string{p.GitHub, p.Jira} {
+			if id != "" {
+				d.byOther[strings.ToLower(id)] = p.Email
+			}
 		}
 	}
 	for _, t := range c.Teams {

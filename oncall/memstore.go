@@ -19,6 +19,7 @@ type MemStore struct {
 	incidents map[string]Incident
 	history   []Classification
 	cursors   map[string]string
+	seen      map[string]time.Time // webhook event ids (EventLog)
 	FailAfter int
 	applies   int
 }
@@ -59,16 +60,17 @@ func (s *MemStore) Apply(ctx context.Context, b Batch) (Result, error) {
 	}
 	var r Result
 	for _, p := range b.Pages {
-		upsert(s.pages, p.Key(), p, &r)
+		upsert(s.pages, p.Key(), p.Normal(), &r)
 	}
 	for _, x := range b.Shifts {
-		upsert(s.shifts, x.Key(), x, &r)
+		upsert(s.shifts, x.Key(), x.Normal(), &r)
 	}
 	for _, i := range b.Incidents {
-		upsert(s.incidents, i.Key(), i, &r)
+		upsert(s.incidents, i.Key(), i.Normal(), &r)
 	}
 next:
 	for _, c := range b.Classifications {
+		c = c.Normal()
 		for _, h := range s.history {
 			if h.Page == c.Page && h.By == c.By && h.At.Equal(c.At) && h.Via == c.Via {
 				r.Unchanged++

@@ -78,7 +78,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%v\nsee '%s --help'", err, c.CommandPath())}
 	})
-	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd(), newProbeCmd(), newSLOCmd(), newRulesCmd())
+	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd(), newProbeCmd(), newSLOCmd(), newOncallCmd(), newSupportCmd(), newChangesCmd(), newRulesCmd())
 	return root
 }
 
@@ -86,6 +86,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	root := newRoot()
 	err := root.ExecuteContext(ctx)
+	runAtExit()
 	stop()
 	if err != nil {
 		if msg := err.Error(); msg != "" {
@@ -98,6 +99,18 @@ func main() {
 			code = exitBadInput
 		}
 		os.Exit(code)
+	}
+}
+
+var cleanups []func()
+
+// atExit registers f to run when the command ends (before os.Exit, which
+// skips deferred calls), for resources a command's helpers open.
+func atExit(f func()) { cleanups = append(cleanups, f) }
+
+func runAtExit() {
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
 	}
 }
 

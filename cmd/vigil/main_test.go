@@ -119,7 +119,7 @@ func startBin(t *testing.T, re *regexp.Regexp, args ...string) (*exec.Cmd, strin
 	select {
 	case m := <-found:
 		return cmd, m
-	case <-time.After(30 * time.Second):
+	case <-time.After(120 * time.Second): // the demo writes 30 days of history first
 		t.Fatalf("%v: no line matching %s", args, re)
 	}
 	return nil, ""

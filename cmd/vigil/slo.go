@@ -117,23 +117,11 @@ func statusLocal(cmd *cobra.Command, cfgFile, promURL string, args []string, at 
 	if len(slos) == 0 {
 		return nil, badInput("no SLOs: expected SLO files as arguments or slos: in the config")
 	}
-	var q slo.Querier
-	if promURL != "" || cfg.Prometheus.URL != "" {
-		u := promURL
-		if u == "" {
-			u = cfg.Prometheus.URL
-		}
-		if q, err = promapi.New(promapi.Options{URL: u, BearerToken: cfg.Prometheus.BearerToken, Timeout: cfg.Prometheus.Timeout}); err != nil {
-			return nil, badInput("--prometheus: %v", err)
-		}
-	} else {
-		db, err := tsdb.OpenReadOnly(tsdb.Options{Dir: filepath.Join(cfg.DataDir, "tsdb"), Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			return nil, badInput("no embedded TSDB in data directory %s (run vigil serve or vigil demo first, or give --prometheus): %v", cfg.DataDir, err)
-		}
-		defer db.Close()
-		q = db
+	q, closeQ, err := openSLOQuerier(cfg, promURL)
+	if err != nil {
+		return nil, err
 	}
+	defer closeQ()
 	ev := &slo.Evaluator{Querier: q, SLOs: slos}
 	sts, err := ev.Evaluate(cmd.Context(), at)
 	rep := &slo.Report{At: at.UTC(), SLOs: sts}
@@ -200,4 +188,25 @@ func num(v *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f", *v)
+}
+
+// openSLOQuerier opens what SLIs are evaluated on from a command: the given
+// or configured Prometheus, else the data directory's embedded TSDB,
+// read-only so a running server keeps its lock.
+func openSLOQuerier(cfg *config.Config, promURL string) (slo.Querier, func(), error) {
+	if promURL == "" {
+		promURL = cfg.Prometheus.URL
+	}
+	if promURL != "" {
+		q, err := promapi.New(promapi.Options{URL: promURL, BearerToken: cfg.Prometheus.BearerToken, Timeout: cfg.Prometheus.Timeout})
+		if err != nil {
+			return nil, nil, badInput("prometheus URL: %v", err)
+		}
+		return q, func() {}, nil
+	}
+	db, err := tsdb.OpenReadOnly(tsdb.Options{Dir: filepath.Join(cfg.DataDir, "tsdb"), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, badInput("no embedded TSDB in data directory %s (run vigil serve or vigil demo first, or give --prometheus): %v", cfg.DataDir, err)
+	}
+	return db, func() { db.Close() }, nil
 }

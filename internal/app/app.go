@@ -113,6 +113,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		go onHangup(runCtx, func() { sched.LoadAndUpdate(journeyFiles...) })
 	}
 	probeRoutes(srv, st, sched, log)
+	if err := changeRoutes(srv, st, cfg, log); err != nil {
+		return err
+	}
+	if err := oncallRoutes(srv, st, cfg, log); err != nil {
+		return err
+	}
 
 	sloSvc, err := startSLO(runCtx, cfg, srv, log)
 	if err != nil {

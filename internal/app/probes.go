@@ -43,6 +43,7 @@ type runRecordJSON struct {
 }
 
 func probeRoutes(srv *server.Server, st *store.Store, sched *probes.Scheduler, log *slog.Logger) {
+	runsRoute(srv, st, log)
 	srv.Handle("GET /api/v1/journeys", server.RoleViewer, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		server.WriteJSON(w, 200, map[string]any{"journeys": sched.States()})
 	}))

@@ -27,9 +27,11 @@ const (
 // sloService is the embedded TSDB (when no Prometheus is configured) and the
 // SLO evaluator over it or over the configured Prometheus.
 type sloService struct {
-	db  *tsdb.DB // nil when a real Prometheus answers
-	ev  *slo.Evaluator
-	log *slog.Logger
+	q    slo.Querier
+	slos []*slo.SLO
+	db   *tsdb.DB // nil when a real Prometheus answers
+	ev   *slo.Evaluator
+	log  *slog.Logger
 
 	mu     sync.Mutex
 	report *slo.Report
@@ -47,7 +49,10 @@ func OpenQuerier(cfg *config.Config, slos []*slo.SLO, reg prometheus.Registerer,
 		return c, nil, nil
 	}
 	retention := max(slo.RequiredHistory(slos), 32*24*time.Hour)
-	db, err := tsdb.Open(tsdb.Options{Dir: filepath.Join(cfg.DataDir, "tsdb"), Retention: retention, Logger: log, Registerer: reg})
+	// The TSDB narrates every block it opens at info; only its warnings
+	// are news to a vigil operator.
+	quiet := slog.New(warnOnly{log.Handler()})
+	db, err := tsdb.Open(tsdb.Options{Dir: filepath.Join(cfg.DataDir, "tsdb"), Retention: retention, Logger: quiet, Registerer: reg})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,7 +77,7 @@ func startSLO(ctx context.Context, cfg *config.Config, srv *server.Server, log *
 	if err != nil {
 		return nil, err
 	}
-	s := &sloService{db: db, log: log, ev: &slo.Evaluator{Querier: q, SLOs: slos, Metrics: slo.NewMetrics(srv.Registry)}}
+	s := &sloService{q: q, slos: slos, db: db, log: log, ev: &slo.Evaluator{Querier: q, SLOs: slos, Metrics: slo.NewMetrics(srv.Registry)}}
 	if db != nil {
 		// Grafana can point its Prometheus datasource straight at vigil.
 		for pattern, h := range db.APIHandlers() {
@@ -149,3 +154,38 @@ func every(ctx context.Context, d time.Duration, f func(time.Time)) {
 	}
 }
 
+// TeamSLOStatus evaluates one team's SLOs at a given time on q: a review of
+// a past week needs each budget as it stood at that week's end, not now.
+// An SLO belongs to the team its `team` label names, or else the team of
+// its service.
+func TeamSLOStatus(q slo.Querier, slos []*slo.SLO, cfg *config.Config) func(ctx context.Context, team string, at time.Time) ([]slo.Status, error) {
+	serviceTeam := map[string]string{}
+	for _, s := range cfg.Services {
+		serviceTeam[s.Name] = s.Team
+	}
+	return func(ctx context.Context, team string, at time.Time) ([]slo.Status, error) {
+		var mine []*slo.SLO
+		for _, s := range slos {
+			t := s.Labels["team"]
+			if t == "" {
+				t = serviceTeam[s.Service]
+			}
+			if t == team {
+				mine = append(mine, s)
+			}
+		}
+		if len(mine) == 0 {
+			return nil, nil
+		}
+		return (&slo.Evaluator{Querier: q, SLOs: mine}).Evaluate(ctx, at)
+	}
+}
+
+// warnOnly passes on warnings and errors only.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
+func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }

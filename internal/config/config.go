@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/vigil-dev/vigil/internal/interp"
 	"github.com/vigil-dev/vigil/internal/yamlx"
 )
@@ -20,21 +21,23 @@ import (
 // Config is the whole of vigil.yaml. Later capabilities fill in their own
 // sections; the top level is owned here.
 type Config struct {
-	Server     Server         `yaml:"server"`
-	DataDir    string         `yaml:"data_dir"`
-	Storage    Storage        `yaml:"storage"`
-	Region     string         `yaml:"region"`
-	Journeys   []string       `yaml:"journeys"`
-	SLOs       []string       `yaml:"slos"`
-	Prometheus Prometheus     `yaml:"prometheus"`
-	People     []Person       `yaml:"people"`
-	Teams      []Team         `yaml:"teams"`
-	Services   []Service      `yaml:"services"`
-	Sources    Sources        `yaml:"sources"`
-	Slack      map[string]any `yaml:"slack"`
-	Org        map[string]any `yaml:"org"`
-	Schedules  map[string]any `yaml:"schedules"`
-	Log        Log            `yaml:"log"`
+	Server     Server     `yaml:"server"`
+	DataDir    string     `yaml:"data_dir"`
+	Storage    Storage    `yaml:"storage"`
+	Region     string     `yaml:"region"`
+	Journeys   []string   `yaml:"journeys"`
+	SLOs       []string   `yaml:"slos"`
+	Prometheus Prometheus `yaml:"prometheus"`
+	People     []Person   `yaml:"people"`
+	Teams      []Team     `yaml:"teams"`
+	Services   []Service  `yaml:"services"`
+	Sources    Sources    `yaml:"sources"`
+	Support    Support    `yaml:"support"`
+	Changes    Changes    `yaml:"changes"`
+	Slack      Slack      `yaml:"slack"`
+	Org        Org        `yaml:"org"`
+	Schedules  Schedules  `yaml:"schedules"`
+	Log        Log        `yaml:"log"`
 
 	// File is the path the config was read from; relative paths in it are
 	// relative to its directory.
@@ -109,13 +112,41 @@ type Hours struct {
 	Sleep    string `yaml:"sleep"`
 }
 
-// Sources configures where outside data comes from. GitHub and Jira belong
-// to later issues and are accepted as mappings so a config can carry them.
+// Slack is slack: where reviews are posted. Each team's channel is its
+// slack_channel; Channel is the org channel the monthly roll-up goes to.
+type Slack struct {
+	// Token is a bot token (use ${env:SLACK_BOT_TOKEN}).
+	Token string `yaml:"token"`
+	// APIURL is Slack's own when empty; tests point it at a local server.
+	APIURL  string `yaml:"api_url"`
+	Channel string `yaml:"channel"`
+}
+
+// Schedules are when reports are made, in each team's time zone: a cron
+// expression (minute hour day-of-month month day-of-week), or for the
+// monthly roll-up "first-monday HH:MM" (the default), which cron cannot
+// say since it ORs day-of-month with day-of-week. "off" disables one.
+type Schedules struct {
+	Weekly  string `yaml:"weekly"`
+	Monthly string `yaml:"monthly"`
+	// WinsReminder and WinsDigest are relative to each period's wins
+	// deadline (org.wins.deadline): "deadline -24h", "deadline +24h", "off".
+	WinsReminder string `yaml:"wins_reminder"`
+	WinsDigest   string `yaml:"wins_digest"`
+}
+
+// Default schedules.
+const (
+	DefaultWeeklySchedule  = "0 9 * * MON"
+	DefaultMonthlySchedule = "first-monday 09:00"
+)
+
+// Sources configures where outside data comes from.
 type Sources struct {
 	PagerDuty    *PagerDutySource    `yaml:"pagerduty"`
 	Alertmanager *AlertmanagerSource `yaml:"alertmanager"`
-	GitHub       map[string]any      `yaml:"github"`
-	Jira         map[string]any      `yaml:"jira"`
+	GitHub       *GitHubSource       `yaml:"github"`
+	Jira         *JiraSource         `yaml:"jira"`
 }
 
 // PagerDutySource is sources.pagerduty.
@@ -193,6 +224,32 @@ func (c *Config) defaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.Schedules.Weekly == "" {
+		c.Schedules.Weekly = DefaultWeeklySchedule
+	}
+	if c.Schedules.Monthly == "" {
+		c.Schedules.Monthly = DefaultMonthlySchedule
+	}
+}
+
+// ValidSchedule checks a schedule of the schedules section.
+func ValidSchedule(spec string) error {
+	if spec == "off" {
+		return nil
+	}
+	if rest, ok := strings.CutPrefix(spec, "first-monday "); ok {
+		if _, err := time.Parse("15:04", strings.TrimSpace(rest)); err != nil {
+			return fmt.Errorf("expected first-monday HH:MM, found %q", spec)
+		}
+		return nil
+	}
+	if strings.HasPrefix(spec, "CRON_TZ=") || strings.HasPrefix(spec, "TZ=") {
+		return fmt.Errorf("expected a cron expression without a time zone (each team's time_zone applies), found %q", spec)
+	}
+	if _, err := cron.ParseStandard(spec); err != nil {
+		return fmt.Errorf("expected a cron expression like %q or first-monday HH:MM, found %q: %v", DefaultWeeklySchedule, spec, err)
+	}
+	return nil
 }
 
 // Load reads and validates a config file.
@@ -361,6 +418,19 @@ func (c *Config) validate(doc *yamlx.Doc) {
 	if am := c.Sources.Alertmanager; am != nil && am.Token == "" {
 		doc.Errorf("sources.alertmanager", "sources.alertmanager: expected a token (use ${env:AM_WEBHOOK_TOKEN}), found none")
 	}
+	if c.Slack.APIURL != "" {
+		if u, err := url.Parse(c.Slack.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			doc.Errorf("slack.api_url", "slack.api_url: expected an http(s) URL like https://slack.com/api/, found %q", c.Slack.APIURL)
+		}
+	}
+	if c.Slack.Token == "" && (c.Slack.APIURL != "" || c.Slack.Channel != "") {
+		doc.Errorf("slack", "slack: expected a token (use ${env:SLACK_BOT_TOKEN}), found none")
+	}
+	for _, sc := range []struct{ key, val string }{{"weekly", c.Schedules.Weekly}, {"monthly", c.Schedules.Monthly}} {
+		if err := ValidSchedule(sc.val); err != nil {
+			doc.Errorf("schedules."+sc.key, "schedules.%s: %v", sc.key, err)
+		}
+	}
 	services := map[string]bool{}
 	for i, s := range c.Services {
 		path := fmt.Sprintf("services[%d]", i)
@@ -376,6 +446,8 @@ func (c *Config) validate(doc *yamlx.Doc) {
 			doc.Errorf(path+".team", "service %q: team %q is not defined in teams (expected one of: %s)", s.Name, s.Team, strings.Join(sortedKeys(teams), ", "))
 		}
 	}
+	c.validateRecords(doc, teams, services)
+	c.validateOrg(doc, teams)
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

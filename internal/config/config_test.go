@@ -58,6 +58,19 @@ func TestBad(t *testing.T) {
 		"bad_pd_since.yaml":         `testdata/bad/bad_pd_since.yaml:4: sources.pagerduty.since: expected a date like 2026-01-01, found "01/01/2026"`,
 		"bad_pd_url.yaml":           `testdata/bad/bad_pd_url.yaml:4: sources.pagerduty.api_url: expected an http(s) URL like https://api.eu.pagerduty.com, found "api.pagerduty.com"`,
 		"pd_no_token.yaml":          `testdata/bad/pd_no_token.yaml:2: sources.pagerduty: expected a token (use ${env:PAGERDUTY_TOKEN}), found none`,
+		"bad_slack_url.yaml":        `testdata/bad/bad_slack_url.yaml:3: slack.api_url: expected an http(s) URL like https://slack.com/api/, found "slack.com/api"`,
+		"slack_no_token.yaml":       `testdata/bad/slack_no_token.yaml:2: slack: expected a token (use ${env:SLACK_BOT_TOKEN}), found none`,
+		"bad_schedule.yaml":         `testdata/bad/bad_schedule.yaml:2: schedules.weekly: expected a cron expression like "0 9 * * MON" or first-monday HH:MM, found "0 25 * * MON"`,
+		"bad_monthly_schedule.yaml": `testdata/bad/bad_monthly_schedule.yaml:3: schedules.monthly: expected first-monday HH:MM, found "first-monday 9am"`,
+		"bad_wins_start.yaml":       `testdata/bad/bad_wins_start.yaml:2: org.wins.start: expected the date a period starts, like 2026-01-05, found "05/01/2026"`,
+		"bad_wins_deadline.yaml":    `testdata/bad/bad_wins_deadline.yaml:3: org.wins.deadline: expected a weekday and time like "Wed 15:00", found "Wednesday 3pm"`,
+		"bad_wins_schedule.yaml":    `testdata/bad/bad_wins_schedule.yaml:2: schedules.wins_digest: expected "deadline -24h", "deadline +2h", "deadline" or "off", found "24h after"`,
+		"org_unknown_team.yaml":     `testdata/bad/org_unknown_team.yaml:9: org group "infra": team "paymnets" is not defined in teams (expected one of: payments, search)`,
+		"org_team_twice.yaml":       `testdata/bad/org_team_twice.yaml:11: org group "data": team "payments" is already in group "infra" (a team belongs to one group)`,
+		"org_unknown_lead.yaml":     `testdata/bad/org_unknown_lead.yaml:10: org group "infra": lead "Alice" is not in people (expected the email of a person) (did you mean "alice@example.com"?)`,
+		"org_dup_group.yaml":        `testdata/bad/org_dup_group.yaml:9: org group "infra" is defined twice`,
+		"org_group_team_name.yaml":  `testdata/bad/org_group_team_name.yaml:8: org group "search" has the name of a team; give the group a name of its own`,
+		"org_group_no_name.yaml":    `testdata/bad/org_group_no_name.yaml:8: org group: expected a name, found none`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

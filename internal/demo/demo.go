@@ -1,8 +1,8 @@
 package demo
 
 import (
-	"embed"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io"

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/vigil-dev/vigil/oncall"
@@ -125,6 +124,9 @@ type WebhookOptions struct {
 	Logger    *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Events remembers the event ids received, to refuse replays; give the
+	// store so that replicas share it. In memory when nil.
+	Events oncall.EventLog
 }
 
 // NewWebhookHandler returns the /webhooks/pagerduty handler for v3 events.
@@ -147,7 +149,10 @@ func NewWebhookHandler(st oncall.Store, opt WebhookOptions) http.Handler {
 	if now == nil {
 		now = time.Now
 	}
-	seen := &seenIDs{ids: map[string]time.Time{}}
+	seen := opt.Events
+	if seen == nil {
+		seen = oncall.NewMemStore()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -173,7 +178,15 @@ func NewWebhookHandler(st oncall.Store, opt WebhookOptions) http.Handler {
 			reply(w, http.StatusConflict, fmt.Sprintf("replay refused: occurred_at %s is more than %s from now", ev.OccurredAt.Format(time.RFC3339), MaxAge))
 			return
 		}
-		if !seen.first(ev.ID, t) {
+		// Ids are kept for twice MaxAge: older events are refused by their
+		// occurred_at anyway.
+		first, err := seen.FirstSeen(r.Context(), oncall.SourcePagerDuty, ev.ID, t, 2*MaxAge)
+		if err != nil {
+			log.Error("pagerduty webhook: event log", "event", ev.ID, "err", err)
+			reply(w, http.StatusServiceUnavailable, "cannot check the event for a replay now; retry")
+			return
+		}
+		if !first {
 			reply(w, http.StatusConflict, "replay refused: event "+ev.ID+" was already received")
 			return
 		}
@@ -184,7 +197,9 @@ func NewWebhookHandler(st oncall.Store, opt WebhookOptions) http.Handler {
 				reply(w, http.StatusBadRequest, err.Error())
 				return
 			}
-			seen.forget(ev.ID) // let PagerDuty's retry through
+			if ferr := seen.Forget(r.Context(), oncall.SourcePagerDuty, ev.ID); ferr != nil { // let PagerDuty's retry through
+				log.Error("pagerduty webhook: event log", "event", ev.ID, "err", ferr)
+			}
 			log.Error("pagerduty webhook: store", "event", ev.ID, "type", ev.EventType, "err", err)
 			reply(w, http.StatusServiceUnavailable, "cannot store the event now; retry")
 			return
@@ -292,34 +307,6 @@ func apply(r *http.Request, st oncall.Store, d *oncall.Directory, ev *Event) (on
 	}
 	_, err := st.Apply(ctx, b)
 	return b, err
-}
-
-// seenIDs remembers event ids for twice MaxAge: older events are refused
-// by their occurred_at anyway.
-type seenIDs struct {
-	mu  sync.Mutex
-	ids map[string]time.Time
-}
-
-func (s *seenIDs) first(id string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, t := range s.ids {
-		if now.Sub(t) > 2*MaxAge {
-			delete(s.ids, k)
-		}
-	}
-	if _, ok := s.ids[id]; ok {
-		return false
-	}
-	s.ids[id] = now
-	return true
-}
-
-func (s *seenIDs) forget(id string) {
-	s.mu.Lock()
-	delete(s.ids, id)
-	s.mu.Unlock()
 }
 
 func reply(w http.ResponseWriter, code int, msg string) {

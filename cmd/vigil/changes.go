@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/vigil-dev/vigil/oncall"
+	"github.com/vigil-dev/vigil/oncall/importer"
+)
+
+func newChangesCmd() *cobra.Command {
+	c := &cobra.Command{Use: "changes", Short: "Change records: import and the book's change-management measures"}
+	var file string
+	c.PersistentFlags().StringVarP(&file, "config", "c", "vigil.yaml", "configuration file (vigil.yaml)")
+
+	imp := &cobra.Command{
+		Use:   "import FILE...",
+		Short: "Import changes from CSV or JSON (bad rows are listed with line and field; the rest are imported)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := openRecords(cmd.Context(), file)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			return importFiles(cmd, e, args, "changes", importer.ParseChanges, nil)
+		},
+	}
+
+	var team, weekFlag, format string
+	stats := &cobra.Command{
+		Use:   "stats --team T --week 2026-W47",
+		Short: "A team's changes in a week: the three rules, manual and off-hours, failure rate, frequency, lead and recovery time",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkTableJSON(format); err != nil {
+				return err
+			}
+			e, err := openRecords(cmd.Context(), file)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			spec, err := e.team(team)
+			if err != nil {
+				return err
+			}
+			w, err := parseWeekFlag(weekFlag, spec.Location)
+			if err != nil {
+				return err
+			}
+			st, err := oncall.LoadChangeWeek(cmd.Context(), e.st, recPageReader(e.st), spec, w, oncall.ChangeSettingsFor(e.cfg))
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeRecordsJSON(cmd.OutOrStdout(), st)
+			}
+			return changesTable(cmd.OutOrStdout(), st)
+		},
+	}
+	stats.Flags().StringVar(&team, "team", "", "team name from vigil.yaml")
+	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
+	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
+
+	c.AddCommand(imp, stats)
+	return c
+}
+
+func ratePct(r oncall.Rate) string { return fmt.Sprintf("%d (%.0f%%)", r.Count, r.Rate*100) }
+
+func changesTable(out io.Writer, s oncall.ChangeStats) error {
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "changes %s %s (%s)\n\n", s.Team, s.Week, s.TimeZone)
+	fmt.Fprintf(w, "changes\t%d\n", s.Changes)
+	fmt.Fprintf(w, "documented\t%s\nreviewed\t%s\ntested\t%s\nall three rules\t%s\n", ratePct(s.Documented), ratePct(s.Reviewed), ratePct(s.Tested), ratePct(s.AllThree))
+	fmt.Fprintf(w, "manual\t%s\noff-hours\t%s\nrolled back\t%d\n", ratePct(s.Manual), ratePct(s.OffHours), s.RolledBack)
+	fmt.Fprintf(w, "deployments\t%d on %d days (%d failed)\n", s.Deployments, s.DeployDays, s.FailedDeployments)
+	fmt.Fprintf(w, "change failure rate\t%d (%.0f%%)\n", s.ChangeFailure.Failed, s.ChangeFailure.Rate*100)
+	fmt.Fprintf(w, "lead time p50\t%s (n=%d)\n", durText(s.LeadTime.P50), s.LeadTime.Count)
+	fmt.Fprintf(w, "recovery time p50\t%s (n=%d)\n", durText(s.RecoveryTime.P50), s.RecoveryTime.Count)
+	for _, n := range s.NonCompliant {
+		fmt.Fprintf(w, "not compliant\t%s %s: missing %s\n", n.Change, n.Service, strings.Join(n.Missing, ", "))
+	}
+	for _, p := range s.DeployRelated {
+		fmt.Fprintf(w, "deploy-related page\t%s during %s\n", p.Page, p.Change)
+	}
+	return w.Flush()
+}
