@@ -129,6 +129,15 @@ type Person struct {
 	OnCallWeeks8  int            `json:"oncall_weeks_8"`
 	OverOneInFour bool           `json:"over_one_in_four"`
 	OnCallShare   float64        `json:"oncall_share"`
+	// The issue's on-call weeks count every ISO week touched by an hour of
+	// duty, so a rota handing over on Monday 09:00 gives each person two
+	// "weeks" per shift and flags a healthy one-in-five rota. The figures
+	// below count duty by time instead: level-1 hours in the trailing 4 and
+	// 8 weeks as weeks' worth (168 h), flagged over one in four with an
+	// hour's slack for daylight-saving weeks. Reviews use these.
+	OnCallWeekEquivalents4 float64 `json:"oncall_week_equivalents_4"`
+	OnCallWeekEquivalents8 float64 `json:"oncall_week_equivalents_8"`
+	OverOneInFourByTime    bool    `json:"over_one_in_four_by_time"`
 }
 
 // Change is this week minus last week.
@@ -467,6 +476,11 @@ func people(in LoadInput, f weekFigures, hours Hours, loc *time.Location) ([]Per
 		p.OverOneInFour = n4 > 1 || n8 > 2
 		from, to := weeks[4].Start(loc), in.Week.End(loc)
 		p.OnCallShare = round(overlap(spans, from, to).Seconds()/to.Sub(from).Seconds(), 4)
+		const week = 7 * 24 * time.Hour
+		d4, d8 := overlap(spans, from, to), overlap(spans, weeks[0].Start(loc), to)
+		p.OnCallWeekEquivalents4 = round(d4.Hours()/week.Hours(), 2)
+		p.OnCallWeekEquivalents8 = round(d8.Hours()/week.Hours(), 2)
+		p.OverOneInFourByTime = d4 > week+OnCallWeekMin || d8 > 2*week+OnCallWeekMin
 	}
 	if rotation == 0 {
 		rotation = len(in.Team.Members)

@@ -22,11 +22,12 @@ const (
 	MetricUnclassified = "vigil_oncall_unclassified_pages"
 	// MetricInterruptions counts notifications that reached a person.
 	MetricInterruptions = "vigil_oncall_interruptions"
-	// MetricHoursInterrupted counts distinct clock hours with an interruption.
-	MetricHoursInterrupted = "vigil_oncall_hours_interrupted"
+	// MetricHoursInterrupted counts distinct clock hours with an interruption
+	// (named for slots, as promlint reserves "hours" for units).
+	MetricHoursInterrupted = "vigil_oncall_interrupted_hour_slots"
 	// MetricPagesByHours counts responders' pages by when they reached them
 	// (label hours: business, off, sleep), summed over the team.
-	MetricPagesByHours = "vigil_oncall_pages_by_hours"
+	MetricPagesByHours = "vigil_oncall_pages_by_time_of_day"
 	// MetricTimeToAck and MetricTimeToResolve are MTTA and MTTR in seconds
 	// (label stat: mean, p50, p90).
 	MetricTimeToAck     = "vigil_oncall_time_to_ack_seconds"

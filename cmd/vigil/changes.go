@@ -5,10 +5,14 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/oncall"
+	"github.com/vigil-dev/vigil/oncall/github"
 	"github.com/vigil-dev/vigil/oncall/importer"
+	"github.com/vigil-dev/vigil/oncall/pagerduty"
 )
 
 func newChangesCmd() *cobra.Command {
@@ -66,7 +70,7 @@ func newChangesCmd() *cobra.Command {
 	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
 	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
 
-	c.AddCommand(imp, stats)
+	c.AddCommand(newChangesSyncCmd(&file), imp, stats)
 	return c
 }
 
@@ -89,4 +93,53 @@ func changesTable(out io.Writer, s oncall.ChangeStats) error {
 		fmt.Fprintf(w, "deploy-related page\t%s during %s\n", p.Page, p.Change)
 	}
 	return w.Flush()
+}
+
+func newChangesSyncCmd(file *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sync",
+		Short: "Read change records from GitHub deployments (sources.github.deployments) and PagerDuty change events (sources.pagerduty) from the saved cursors (exit 2 on a bad token, 3 when unreachable)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := openRecords(cmd.Context(), *file)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			log := app.NewLogger(cmd.ErrOrStderr(), e.cfg.Log.Format, e.cfg.Log.Level)
+			out := cmd.OutOrStdout()
+			ran := false
+			var errs []error
+			if g := e.cfg.Sources.GitHub; g != nil && len(g.Deployments) > 0 {
+				ran = true
+				opt := github.OptionsFor(e.cfg, e.dir, nil)
+				opt.Logger = log
+				rep, err := github.SyncDeployments(cmd.Context(), e.st, g.Deployments, opt)
+				if rep != nil {
+					printResult(out, "github deployments", rep.Changes, rep.Batches, rep.Result, rep.Cursors)
+				}
+				errs = append(errs, e.mask(err))
+			}
+			if p := e.cfg.Sources.PagerDuty; p != nil {
+				ran = true
+				var since time.Time
+				if p.Since != "" {
+					since, _ = time.Parse(time.DateOnly, p.Since) // validated by config.Load
+				}
+				rep, err := pagerduty.SyncChanges(cmd.Context(), e.st, pagerduty.ChangeOptions{
+					Client: pagerduty.NewClient(p.Token, p.APIURL, nil), APIURL: p.APIURL, Token: p.Token,
+					TeamIDs: p.TeamIDs, Directory: e.dir, Since: since, Logger: log,
+				})
+				if rep != nil {
+					printResult(out, "pagerduty change events", rep.Changes, rep.Batches, rep.Result,
+						map[string]string{pagerduty.CursorChangeEvents: rep.Cursor})
+				}
+				errs = append(errs, e.mask(err))
+			}
+			if !ran {
+				return badInput("%s: expected sources.github.deployments or sources.pagerduty to sync, found neither", e.cfg.File)
+			}
+			return firstErr(errs)
+		},
+	}
 }

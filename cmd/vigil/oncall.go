@@ -301,7 +301,7 @@ func writeLoadTable(w io.Writer, l oncall.Load) error {
 	fmt.Fprintln(tw, "PERSON\tBUSINESS\tOFF\tSLEEP\tINTERRUPTIONS\tWEEKS 4/8\tSHARE\t")
 	for _, p := range l.People {
 		flag := ""
-		if p.OverOneInFour {
+		if p.OverOneInFourByTime {
 			flag = " !"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d/%d%s\t%.0f%%\t\n", p.Email, p.Pages[oncall.Business], p.Pages[oncall.Off], p.Pages[oncall.Sleep],

@@ -87,8 +87,8 @@ func TestOncallImportLoadClassify(t *testing.T) {
 	}
 	people := fmt.Sprint(got["people"])
 	for _, p := range []string{
-		"map[email:amy@example.com interruptions:2 oncall_share:0 oncall_weeks_4:0 oncall_weeks_8:0 over_one_in_four:false pages:map[business:0 off:1 sleep:1] time_zone:Europe/Berlin]",
-		"map[email:bob@example.com interruptions:2 oncall_share:0 oncall_weeks_4:0 oncall_weeks_8:0 over_one_in_four:false pages:map[business:1 off:0 sleep:1] time_zone:America/New_York]",
+		"map[email:amy@example.com interruptions:2 oncall_share:0 oncall_week_equivalents_4:0 oncall_week_equivalents_8:0 oncall_weeks_4:0 oncall_weeks_8:0 over_one_in_four:false over_one_in_four_by_time:false pages:map[business:0 off:1 sleep:1] time_zone:Europe/Berlin]",
+		"map[email:bob@example.com interruptions:2 oncall_share:0 oncall_week_equivalents_4:0 oncall_week_equivalents_8:0 oncall_weeks_4:0 oncall_weeks_8:0 over_one_in_four:false over_one_in_four_by_time:false pages:map[business:1 off:0 sleep:1] time_zone:America/New_York]",
 	} {
 		if !strings.Contains(people, p) {
 			t.Errorf("people %s\nwant %s", people, p)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,10 +12,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/internal/config"
 	"github.com/vigil-dev/vigil/internal/store"
 	"github.com/vigil-dev/vigil/oncall"
+	"github.com/vigil-dev/vigil/oncall/github"
 	"github.com/vigil-dev/vigil/oncall/importer"
+	"github.com/vigil-dev/vigil/oncall/jira"
 )
 
 // recordsEnv is what the support and changes commands work on: the
@@ -241,7 +245,7 @@ func newSupportCmd() *cobra.Command {
 	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
 	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
 
-	c.AddCommand(imp, classify, stats)
+	c.AddCommand(newSupportSyncCmd(&file), imp, classify, stats)
 	return c
 }
 
@@ -315,4 +319,102 @@ func supportTable(out io.Writer, s oncall.SupportStats) error {
 	}
 	fmt.Fprintf(w, "operational load\t%d of %d people (%.0f%%)%s\n", ol.People, ol.TeamSize, ol.Share*100, flag)
 	return w.Flush()
+}
+
+// maskedError keeps an error's exit code and masks every secret the
+// config resolved out of its text (the sources mask their own token; this
+// is the second lock).
+type maskedError struct {
+	err error
+	msg string
+}
+
+func (e *maskedError) Error() string { return e.msg }
+func (e *maskedError) Unwrap() error { return e.err }
+
+func (e *recordsEnv) mask(err error) error {
+	if err == nil || e.cfg.Masker == nil {
+		return err
+	}
+	return &maskedError{err: err, msg: e.cfg.Masker.Mask(err.Error())}
+}
+
+func printResult(w io.Writer, what string, n, batches int, r oncall.Result, cursors map[string]string) {
+	fmt.Fprintf(w, "%s: %d synced in %d batches: %d inserted, %d updated, %d unchanged\n", what, n, batches, r.Inserted, r.Updated, r.Unchanged)
+	for _, k := range sortedCursorNames(cursors) {
+		fmt.Fprintf(w, "  cursor %s = %s\n", k, cursors[k])
+	}
+}
+
+func sortedCursorNames(m map[string]string) []string {
+	set := make(map[string]bool, len(m))
+	for k := range m {
+		set[k] = true
+	}
+	return sortedKeys(set)
+}
+
+func newSupportSyncCmd(file *string) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sync",
+		Short: "Read support tickets from GitHub Issues (sources.github.support) and Jira (sources.jira) from the saved cursors (exit 2 on a bad token, 3 when unreachable)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := openRecords(cmd.Context(), *file)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			cat, err := oncall.CategoriserFor(e.cfg)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			log := app.NewLogger(cmd.ErrOrStderr(), e.cfg.Log.Format, e.cfg.Log.Level)
+			out := cmd.OutOrStdout()
+			ran := false
+			var errs []error
+			if g := e.cfg.Sources.GitHub; g != nil && len(g.Support) > 0 {
+				ran = true
+				opt := github.OptionsFor(e.cfg, e.dir, cat)
+				opt.Logger = log
+				rep, err := github.SyncIssues(cmd.Context(), e.st, g.Support, opt)
+				if rep != nil {
+					printResult(out, "github issues", rep.Tickets, rep.Batches, rep.Result, rep.Cursors)
+				}
+				errs = append(errs, e.mask(err))
+			}
+			if j := e.cfg.Sources.Jira; j != nil && len(j.Projects) > 0 {
+				ran = true
+				opt := jira.OptionsFor(e.cfg, e.dir, cat)
+				opt.Logger = log
+				rep, err := jira.Sync(cmd.Context(), e.st, j.Projects, opt)
+				if rep != nil {
+					printResult(out, "jira ("+rep.Flavor+")", rep.Tickets, rep.Batches, rep.Result, rep.Cursors)
+				}
+				errs = append(errs, e.mask(err))
+			}
+			if !ran {
+				return badInput("%s: expected sources.github.support or sources.jira.projects to sync, found neither", e.cfg.File)
+			}
+			return firstErr(errs)
+		},
+	}
+}
+
+// firstErr returns the first error; every source was tried, and the
+// others are joined into its message.
+func firstErr(errs []error) error {
+	var nonNil []error
+	for _, err := range errs {
+		if err != nil {
+			nonNil = append(nonNil, err)
+		}
+	}
+	switch len(nonNil) {
+	case 0:
+		return nil
+	case 1:
+		return nonNil[0]
+	}
+	return &maskedError{err: nonNil[0], msg: errors.Join(nonNil...).Error()}
 }

@@ -119,6 +119,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err := oncallRoutes(srv, st, cfg, log); err != nil {
 		return err
 	}
+	// The on-call, support and change measures, per team, for Grafana.
+	if err := srv.Registry.Register(NewMeasuresCollector(MeasuresOptions{Reader: st, Config: cfg, Logger: log})); err != nil {
+		return err
+	}
 
 	sloSvc, err := startSLO(runCtx, cfg, srv, log)
 	if err != nil {
@@ -132,6 +136,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 	sloDone := make(chan struct{})
 	go func() { sloSvc.run(runCtx, srv.Registry); close(sloDone) }()
 	defer func() { stopRun(); <-sloDone }()
+	if err := startReviews(runCtx, srv, st, cfg, log, TeamSLOStatus(sloSvc.q, sloSvc.slos, cfg)); err != nil {
+		return err
+	}
+	if err := webRoutes(srv, st, sched, sloSvc, cfg, tokens, log); err != nil {
+		return err
+	}
 
 	ln := opts.Listener
 	if ln == nil {

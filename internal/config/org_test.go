@@ -39,7 +39,6 @@ schedules: {wins_reminder: off, wins_digest: "deadline +2h"}
 		t.Fatal("off")
 	}
 	// Defaults.
-	d := Default()
 	if err := func() error { _, err := Parse("d.yaml", []byte("{}")); return err }(); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +47,6 @@ schedules: {wins_reminder: off, wins_digest: "deadline +2h"}
 		c.Schedules.WinsReminder != "deadline -24h" || c.Schedules.WinsDigest != "deadline +24h" {
 		t.Fatalf("%+v %+v", c.Org, c.Schedules)
 	}
-	_ = d
 	for _, s := range []string{"deadline -25h", "deadline", "deadline +0s", "off"} {
 		if _, _, err := ParseDeadlineOffset(s); err != nil {
 			t.Errorf("%s: %v", s, err)

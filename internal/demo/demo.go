@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/internal/config"
+	"github.com/vigil-dev/vigil/internal/store"
 	"github.com/vigil-dev/vigil/internal/tsdb"
 )
 
@@ -100,6 +101,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, f := range []struct{ src, dst string }{
 		{"files/journeys.yaml", filepath.Join(jdir, "shop.yaml")},
 		{"files/slos.yaml", filepath.Join(o.DataDir, "slos.yaml")},
+		{"files/vigil.yaml", filepath.Join(o.DataDir, "vigil.yaml")},
 	} {
 		b, err := Files.ReadFile(f.src)
 		if err != nil {
@@ -109,15 +111,16 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
-	if err := seedHistory(ctx, o.DataDir, time.Now()); err != nil {
+	// The demo's config is a plain file in its data directory, so every
+	// command can be pointed at the demo's data with -c.
+	cfg, err := config.Load(filepath.Join(o.DataDir, "vigil.yaml"))
+	if err != nil {
 		return err
 	}
-	cfg := config.Default()
-	cfg.File = filepath.Join(o.DataDir, "vigil.yaml")
-	cfg.DataDir = o.DataDir
 	cfg.Server.Listen = o.Addr
-	cfg.Journeys = []string{filepath.Join(jdir, "*.yaml")}
-	cfg.SLOs = []string{filepath.Join(o.DataDir, "slos.yaml")}
+	if err := seed(ctx, cfg, time.Now()); err != nil {
+		return err
+	}
 
 	logw := o.Log
 	if logw == nil {
@@ -127,8 +130,11 @@ func Run(ctx context.Context, o Options) error {
 		Config: cfg,
 		Logger: app.NewLogger(logw, "text", "info"),
 		OnReady: func(url string) {
-			fmt.Fprintf(o.Out, "vigil demo is up\n  UI and API:  %s/\n  metrics:     %s/metrics\n  demo shop:   %s (faults: PUT %s/admin/faults)\n  data:        %s\nPress Ctrl-C to stop.\n",
-				url, url, shopURL, shopURL, o.DataDir)
+			last := time.Now().In(cfg.Teams[0].Location).AddDate(0, 0, -7)
+			y, w := last.ISOWeek()
+			fmt.Fprintf(o.Out, "vigil demo is up\n  UI and API:  %s/\n  metrics:     %s/metrics\n  demo shop:   %s (faults: PUT %s/admin/faults)\n  data:        %s\n"+
+				"Try:  vigil review weekly -c %s --team payments --week %d-W%02d\nPress Ctrl-C to stop.\n",
+				url, url, shopURL, shopURL, o.DataDir, cfg.File, y, w)
 		},
 	})
 	if serr := <-shopDone; err == nil {
@@ -140,6 +146,30 @@ func Run(ctx context.Context, o Options) error {
 // historyDays is how much synthetic probe history a new demo starts with:
 // enough for the 30-day SLO windows.
 const historyDays = 30
+
+// seed writes the demo's history once: probe series into the TSDB and a
+// year of the operational record into the store.
+func seed(ctx context.Context, cfg *config.Config, now time.Time) error {
+	marker := filepath.Join(cfg.DataDir, "record-seeded")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	if err := seedHistory(ctx, cfg.DataDir, now); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir})
+	if err != nil {
+		return err
+	}
+	err = seedRecord(ctx, st, now)
+	if cerr := st.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(marker, []byte(now.UTC().Format(time.RFC3339)+"\n"), 0o644)
+}
 
 // seedHistory writes the synthetic probe history into the data directory's
 // TSDB once, ending a couple of minutes before now so it never overlaps

@@ -52,16 +52,43 @@ func Promtool(t testing.TB) string {
 // skipped, or fails under CI=true.
 func Prometheus(t testing.TB, tsdbDir string) (baseURL string) {
 	t.Helper()
+	return PrometheusWith(t, PrometheusOptions{TSDBDir: tsdbDir})
+}
+
+// PrometheusOptions configure PrometheusWith.
+type PrometheusOptions struct {
+	// TSDBDir holds the TSDB (a fresh temporary directory when empty).
+	TSDBDir string
+	// RuleFiles are loaded as rule_files (absolute paths or globs).
+	RuleFiles []string
+	// EvaluationInterval of the rules (15s when zero).
+	EvaluationInterval time.Duration
+}
+
+// PrometheusWith is Prometheus with rule files and an evaluation interval.
+func PrometheusWith(t testing.TB, o PrometheusOptions) (baseURL string) {
+	t.Helper()
 	bin, ok := findBinary("prometheus")
 	if !ok {
 		Missing(t, "prometheus (Debian package prometheus)")
 	}
 	work := t.TempDir()
+	tsdbDir := o.TSDBDir
 	if tsdbDir == "" {
 		tsdbDir = filepath.Join(work, "tsdb")
 	}
+	conf := minimalPrometheusConfig
+	if o.EvaluationInterval > 0 {
+		conf = strings.Replace(conf, "evaluation_interval: 15s", "evaluation_interval: "+o.EvaluationInterval.String(), 1)
+	}
+	if len(o.RuleFiles) > 0 {
+		conf += "rule_files:\n"
+		for _, f := range o.RuleFiles {
+			conf += "  - " + strconv.Quote(f) + "\n"
+		}
+	}
 	cfg := filepath.Join(work, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte(minimalPrometheusConfig), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var lastErr error

@@ -7,115 +7,17 @@ package pagerduty
 import (
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	pd "github.com/PagerDuty/go-pagerduty"
+	"github.com/vigil-dev/vigil/oncall/retry"
 )
 
-// Retry retries requests answered 429 or 5xx, and requests that failed
-// before an answer, honouring Retry-After (seconds or an HTTP date).
-type Retry struct {
-	Base http.RoundTripper
-	// Attempts is the total number of tries (5 when zero).
-	Attempts int
-	// MinWait and MaxWait bound the exponential backoff used when the
-	// answer has no Retry-After (0.5 s and 30 s when zero); MaxWait also
-	// caps a Retry-After.
-	MinWait, MaxWait time.Duration
-	// Sleep waits; tests replace it. It returns early with the context's
-	// error when the request is cancelled.
-	Sleep func(r *http.Request, d time.Duration) error
-}
-
-// RoundTrip implements http.RoundTripper.
-func (t *Retry) RoundTrip(req *http.Request) (*http.Response, error) {
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	attempts := t.Attempts
-	if attempts <= 0 {
-		attempts = 5
-	}
-	minW, maxW := t.MinWait, t.MaxWait
-	if minW <= 0 {
-		minW = 500 * time.Millisecond
-	}
-	if maxW <= 0 {
-		maxW = 30 * time.Second
-	}
-	sleep := t.Sleep
-	if sleep == nil {
-		sleep = sleepCtx
-	}
-	for i := 1; ; i++ {
-		r := req
-		if i > 1 && req.Body != nil {
-			if req.GetBody == nil {
-				return nil, errors.New("pagerduty: cannot retry a request whose body cannot be replayed")
-			}
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, err
-			}
-			r = req.Clone(req.Context())
-			r.Body = body
-		}
-		resp, err := base.RoundTrip(r)
-		retryable := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-		if !retryable || i >= attempts || req.Context().Err() != nil {
-			return resp, err
-		}
-		wait := backoff(i, minW, maxW)
-		if resp != nil {
-			if ra, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-				wait = min(ra, maxW)
-			}
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
-		}
-		if err := sleep(req, wait); err != nil {
-			return nil, err
-		}
-	}
-}
-
-func backoff(attempt int, minW, maxW time.Duration) time.Duration {
-	d := minW << (attempt - 1)
-	if d > maxW || d <= 0 {
-		d = maxW
-	}
-	return d/2 + rand.N(d/2+1) // jitter in [d/2, d]
-}
-
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func sleepCtx(r *http.Request, d time.Duration) error {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-r.Context().Done():
-		return r.Context().Err()
-	}
-}
+// Retry is the shared retrying transport (package oncall/retry): 429 and
+// 5xx are retried, honouring Retry-After.
+type Retry = retry.Transport
 
 // NewClient returns a go-pagerduty client for apiURL (the EU service
 // region and tests use their own host) with the retrying transport.
