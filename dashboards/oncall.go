@@ -2,8 +2,10 @@ package dashboards
 
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/bargauge"
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
 	"github.com/vigil-dev/vigil/oncall"
 )
@@ -71,6 +73,7 @@ func oncallDashboard() *dashboard.DashboardBuilder {
 			Height(8).Span(12).Min(0).Legend(legendTable()).Interval("1w").DrawStyle(common.GraphDrawStyleBars).FillOpacity(70).
 			WithTarget(rangeQ("A", "sum by ("+oncall.LabelTeam+") ("+weekly(teamSel(oncall.MetricFalseAlarms))+")", byTeam+" false alarms")).
 			WithTarget(rangeQ("B", "sum by ("+oncall.LabelTeam+") ("+weekly(teamSel(oncall.MetricUnclassified))+")", byTeam+" unclassified"))).
+		WithPanel(hourOfWeekPanel()).
 		WithRow(dashboard.NewRowBuilder("People")).
 		WithPanel(bargauge.NewPanelBuilder().Title("Pages per person this week").
 			Description("Each responder's pages this week, by business, off and sleep hours.").
@@ -102,4 +105,22 @@ func oncallDashboard() *dashboard.DashboardBuilder {
 			Thresholds(thresholds(base("red"), at(oncall.MinRotation, "transparent"))).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 			WithTarget(rangeQ("A", "max by ("+oncall.LabelTeam+") ("+teamSel(oncall.MetricRotationSize)+")", byTeam)))
+}
+
+// hourOfWeekPanel is this week's high-urgency pages as a day-by-hour grid
+// (team time zone): rows Monday to Sunday, columns 00 to 23, cells coloured
+// by count. The collector exports only cells with a page, so the grid has
+// the hours that paged.
+func hourOfWeekPanel() *table.PanelBuilder {
+	corner := oncall.LabelDay + "\\" + oncall.LabelHour // groupingToMatrix names the corner row\column
+	return newTable().Title("Pages by hour of week").
+		Description("This week's high-urgency pages by day of week and hour they were created, in each team's time zone (summed over the chosen teams). Only hours with a page have a column.").
+		Height(8).Span(24).NoValue("no pages this week").
+		Thresholds(thresholds(base("transparent"), at(1, "yellow"), at(2, "orange"), at(3, "red"))).
+		CellOptions(common.TableCellOptions{TableColoredBackgroundCellOptions: &common.TableColoredBackgroundCellOptions{
+			Type: common.TableCellDisplayModeColorBackground, Mode: cog.ToPtr(common.TableCellBackgroundDisplayModeBasic)}}).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName(corner)}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "groupingToMatrix", Options: map[string]any{
+			"rowField": oncall.LabelDay, "columnField": oncall.LabelHour, "valueField": "Value", "emptyValue": "zero"}}).
+		WithTarget(instantQ("A", "sum by ("+oncall.LabelDay+", "+oncall.LabelHour+") ("+teamSel(oncall.MetricPagesByHourOfWeek)+")", ""))
 }

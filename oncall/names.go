@@ -41,6 +41,11 @@ const (
 	// MetricPersonOnCallShare is a responder's level-1 share of the trailing
 	// four weeks (0..1); the book's line is one week in four.
 	MetricPersonOnCallShare = "vigil_oncall_person_oncall_share"
+	// MetricPagesByHourOfWeek counts the week's high-urgency pages by when
+	// they were created, in the team's time zone (labels day: DaysOfWeek,
+	// hour: "00".."23"); only cells with a page are exported, so a team has
+	// at most 168 of these series and a quiet week none.
+	MetricPagesByHourOfWeek = "vigil_oncall_pages_by_hour_of_week"
 	// MetricAlertPages counts the week's noisiest alerts' pages (at most
 	// TopAlerts per team, by normalised title).
 	MetricAlertPages = "vigil_oncall_alert_pages"
@@ -91,7 +96,13 @@ const (
 	LabelRule     = "rule"
 	LabelSource   = "source"
 	LabelCursor   = "cursor"
+	LabelDay      = "day"
+	LabelHour     = "hour"
 )
+
+// DaysOfWeek are the values of the day label, Monday first (ISO order);
+// the number keeps them sorted where a table sorts them as text.
+var DaysOfWeek = [7]string{"1-Mon", "2-Tue", "3-Wed", "4-Thu", "5-Fri", "6-Sat", "7-Sun"}
 
 // Values of the urgency, stat, goal and rule labels.
 const (

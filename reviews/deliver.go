@@ -20,6 +20,8 @@ type SlackAPI interface {
 	GetConversationHistoryContext(ctx context.Context, params *slack.GetConversationHistoryParameters) (*slack.GetConversationHistoryResponse, error)
 	GetConversationRepliesContext(ctx context.Context, params *slack.GetConversationRepliesParameters) ([]slack.Message, bool, string, error)
 	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+	// OpenConversationContext opens a handoff's direct message.
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
 }
 
 // NewSlackClient returns a Slack client; apiURL "" is Slack's own.
@@ -46,6 +48,8 @@ var unfixable = map[string]bool{
 	"not_authed": true, "account_inactive": true, "token_revoked": true, "token_expired": true,
 	"missing_scope": true, "no_permission": true, "restricted_action": true, "invalid_blocks": true,
 	"msg_too_long": true, "too_many_attachments": true, "invalid_metadata_format": true, "ekm_access_denied": true,
+	// conversations.open, for handoffs
+	"user_not_found": true, "user_disabled": true, "cannot_dm_bot": true, "users_list_not_supplied": true,
 }
 
 // Metrics are delivery's Prometheus series.
@@ -252,6 +256,8 @@ func render(e OutboxEntry) (rendered, error) {
 		r.filename = fmt.Sprintf("vigil-rollup-%s-o%d.md", m.Month, e.ID)
 	case KindDigest, KindReminder:
 		return renderWins(e)
+	case KindHandoff:
+		return renderHandoff(e)
 	default:
 		return r, fmt.Errorf("outbox %d: kind %q", e.ID, e.Kind)
 	}
@@ -294,6 +300,13 @@ func (d *Deliverer) hook(step string) error {
 func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 	if e.Channel == "" {
 		return slack.SlackErrorResponse{Err: "channel_not_found"}
+	}
+	if e.Kind == KindHandoff { // a user id: post in their direct message
+		ch, err := d.openDM(ctx, e.Channel)
+		if err != nil {
+			return err
+		}
+		e.Channel = ch
 	}
 	r, err := render(*e)
 	if err != nil {

@@ -115,8 +115,8 @@ func (e OutboxEntry) validate() error {
 	switch {
 	case e.Team == "" || e.Period == "":
 		return fmt.Errorf("outbox: expected a team and a period, found %q and %q", e.Team, e.Period)
-	case e.Kind != KindWeekly && e.Kind != KindMonthly && e.Kind != KindDigest && e.Kind != KindReminder:
-		return fmt.Errorf("outbox: kind: expected %s, %s, %s or %s, found %q", KindWeekly, KindMonthly, KindDigest, KindReminder, e.Kind)
+	case e.Kind != KindWeekly && e.Kind != KindMonthly && e.Kind != KindDigest && e.Kind != KindReminder && e.Kind != KindHandoff:
+		return fmt.Errorf("outbox: kind: expected %s, %s, %s, %s or %s, found %q", KindWeekly, KindMonthly, KindDigest, KindReminder, KindHandoff, e.Kind)
 	case e.CreatedAt.IsZero():
 		return fmt.Errorf("outbox: expected a creation time")
 	}

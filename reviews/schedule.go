@@ -118,8 +118,45 @@ type Scheduler struct {
 	Since time.Time
 	Now   func() time.Time
 	Log   *slog.Logger
+	// Lock, when set, runs fn only if no other replica holds the lock
+	// named key (a PostgreSQL advisory lock), reporting whether it ran.
+	// Firings take it so one replica makes each report; a replica that
+	// finds it held waits for it, then fires too, which makes no second
+	// report (Enqueue is idempotent) but hands the job on when the holder
+	// died mid-job.
+	Lock func(ctx context.Context, key string, fn func(context.Context) error) (bool, error)
+	// LockRetry is how often a held lock is tried again (10 s when zero).
+	LockRetry time.Duration
 
 	mu sync.Mutex // one firing at a time
+}
+
+// fireLocked is Fire under Lock.
+func (s *Scheduler) fireLocked(ctx context.Context, j Job, at time.Time) (bool, error) {
+	if s.Lock == nil {
+		return s.Fire(ctx, j, at)
+	}
+	key := "reviews:" + j.Kind + ":" + j.Team + ":" + j.Period(at)
+	retry := s.LockRetry
+	if retry <= 0 {
+		retry = 10 * time.Second
+	}
+	for {
+		var added bool
+		ran, err := s.Lock(ctx, key, func(ctx context.Context) (err error) {
+			added, err = s.Fire(ctx, j, at)
+			return err
+		})
+		if ran || err != nil {
+			return added, err
+		}
+		s.log().Debug("review job held by another replica; waiting", "key", key)
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(retry):
+		}
+	}
 }
 
 // NewJobs builds the weekly job of each team (in its time zone, to its
@@ -213,7 +250,7 @@ func (s *Scheduler) CatchUp(ctx context.Context) (int, error) {
 		if prev.IsZero() || prev.Before(s.Since) {
 			continue
 		}
-		added, err := s.Fire(ctx, j, prev)
+		added, err := s.fireLocked(ctx, j, prev)
 		if err != nil {
 			return n, err
 		}
@@ -233,7 +270,7 @@ func (s *Scheduler) Run(ctx context.Context, every time.Duration) {
 	c := cron.New()
 	for _, j := range s.Jobs {
 		c.Schedule(j.Schedule, cron.FuncJob(func() {
-			if _, err := s.Fire(ctx, j, s.now()); err != nil {
+			if _, err := s.fireLocked(ctx, j, s.now()); err != nil {
 				s.log().Error("scheduled review", "kind", j.Kind, "team", j.Team, "err", err)
 			}
 			s.deliver(ctx)

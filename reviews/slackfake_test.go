@@ -29,6 +29,7 @@ type fakeSlack struct {
 	seq      int
 	posts    int // messages accepted
 	uploads  int // files completed
+	opens    int // conversations.open calls
 	bytesIn  map[string]int
 	// rateLimit answers the next N postMessage calls with 429 Retry-After 1.
 	rateLimit int
@@ -62,6 +63,7 @@ func newFakeSlack(t testing.TB, channels ...string) *fakeSlack {
 		c.Handle("/chat.postMessage", f.postMessage)
 		c.Handle("/conversations.history", f.history)
 		c.Handle("/conversations.replies", f.replies)
+		c.Handle("/conversations.open", f.openConversation)
 		c.Handle("/files.getUploadURLExternal", f.getUploadURL)
 		c.Handle("/upload/", f.upload)
 		c.Handle("/files.completeUploadExternal", f.completeUpload)
@@ -170,6 +172,33 @@ func (f *fakeSlack) replies(w http.ResponseWriter, r *http.Request) {
 	}
 	all := append(parent, f.threads[ts]...)
 	reply(w, map[string]any{"ok": true, "messages": withoutMetadata(all, r.FormValue("include_all_metadata") == "true" || r.FormValue("include_all_metadata") == "1"), "has_more": false})
+}
+
+// openConversation opens (or resumes) the direct message "D"+user; a user
+// id starting with "UGONE" is not found.
+func (f *fakeSlack) openConversation(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.authed(r) {
+		reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	users := r.FormValue("users")
+	if users == "" || strings.Contains(users, ",") {
+		reply(w, map[string]any{"ok": false, "error": "users_list_not_supplied"})
+		return
+	}
+	if strings.HasPrefix(users, "UGONE") {
+		reply(w, map[string]any{"ok": false, "error": "user_not_found"})
+		return
+	}
+	id := "D" + users
+	if _, ok := f.channels[id]; !ok {
+		f.channels[id] = nil
+	}
+	f.opens++
+	reply(w, map[string]any{"ok": true, "channel": map[string]any{"id": id, "is_im": true, "user": users}})
 }
 
 func (f *fakeSlack) getUploadURL(w http.ResponseWriter, r *http.Request) {

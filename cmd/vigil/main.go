@@ -78,7 +78,7 @@ func newRoot() *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitBadInput, err: fmt.Errorf("%v\nsee '%s --help'", err, c.CommandPath())}
 	})
-	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd(), newProbeCmd(), newSLOCmd(), newOncallCmd(), newSupportCmd(), newChangesCmd(), newRulesCmd(), newDashboardsCmd(), newReviewCmd(), newWinsCmd())
+	root.AddCommand(newVersionCmd(), newConfigCmd(), newServeCmd(), newDemoCmd(), newProbeCmd(), newSLOCmd(), newOncallCmd(), newSupportCmd(), newChangesCmd(), newRulesCmd(), newDashboardsCmd(), newReviewCmd(), newWinsCmd(), newBackupCmd(), newRestoreCmd(), newPeopleCmd())
 	return root
 }
 

@@ -66,11 +66,11 @@ func newReviewCmd() *cobra.Command {
 	var mpost bool
 	monthly := &cobra.Command{
 		Use:   "monthly [--month 2026-11]",
-		Short: "Compile the monthly roll-up across teams (--format markdown|json|slack; --post to slack.channel)",
+		Short: "Compile the monthly roll-up across teams (--format markdown|html|json|slack; --post to slack.channel)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if mformat != "markdown" && mformat != "json" && mformat != "slack" {
-				return badInput("--format: expected markdown, json or slack, found %q", mformat)
+			if !app.ValidFormat(mformat) {
+				return badInput("--format: expected one of %s, found %q", strings.Join(app.ReviewFormats, ", "), mformat)
 			}
 			now := time.Now()
 			m := reviews.Month{Year: now.Year(), Month: now.Month()}.Add(-1)
@@ -92,15 +92,7 @@ func newReviewCmd() *cobra.Command {
 			if mpost {
 				return postReport(cmd, cfg, st, reviews.KindMonthly, reviews.OrgTeam, m.String(), cfg.Slack.Channel, roll)
 			}
-			var out []byte
-			switch mformat {
-			case "markdown":
-				out = reviews.RenderMonthlyMarkdown(roll)
-			case "json":
-				out, err = reviews.RenderJSON(roll)
-			case "slack":
-				out, err = reviews.RenderJSON(reviews.RenderMonthlySlack(roll))
-			}
+			out, _, err := app.RenderMonthly(roll, mformat)
 			if err != nil {
 				return err
 			}
@@ -109,7 +101,7 @@ func newReviewCmd() *cobra.Command {
 		},
 	}
 	monthly.Flags().StringVar(&month, "month", "", "month like 2026-11 (default: last month)")
-	monthly.Flags().StringVar(&mformat, "format", "markdown", "output format: markdown, json or slack")
+	monthly.Flags().StringVar(&mformat, "format", "markdown", "output format: "+strings.Join(app.ReviewFormats, ", "))
 	monthly.Flags().BoolVar(&mpost, "post", false, "post to slack.channel through the outbox")
 
 	var nteam, nweek, author string

@@ -75,6 +75,13 @@ func TestReviewNoteAndWeekly(t *testing.T) {
 	if r := run(t, nil, "review", "monthly", "--month", "2026-11", "--format", "json", "-c", cfg); r.code != 0 || !strings.Contains(r.stdout, `"month": "2026-11"`) {
 		t.Fatalf("monthly: %d %s %s", r.code, r.stdout, r.stderr)
 	}
+	if r := run(t, nil, "review", "monthly", "--month", "2026-11", "--format", "html", "-c", cfg); r.code != 0 ||
+		!strings.HasPrefix(r.stdout, "<!DOCTYPE html>") || !strings.Contains(r.stdout, "Monthly operational roll-up: 2026-11") || strings.Contains(r.stdout, "<script") {
+		t.Fatalf("monthly html: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	if r := run(t, nil, "review", "monthly", "--month", "2026-11", "--format", "pdf", "-c", cfg); r.code != 2 || !strings.Contains(r.stderr, "markdown, html, json, slack") {
+		t.Fatalf("monthly bad format: %d %s", r.code, r.stderr)
+	}
 }
 
 // Slack unreachable: the report stays in the outbox with its error (exit 3)

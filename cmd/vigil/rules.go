@@ -90,6 +90,13 @@ approximate) go to stderr; bad input exits 2 with file:line.`,
 			for _, w := range warns {
 				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
 			}
+			// vigil's own alerts (runner down, evaluator stale, outbox
+			// stuck...) ship with every rule set.
+			selfName, self, err := rules.Self(rules.SelfOptions{})
+			if err != nil {
+				return err
+			}
+			files[selfName] = self
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return err
 			}

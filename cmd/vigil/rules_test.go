@@ -18,22 +18,24 @@ func TestRulesGenerate(t *testing.T) {
 	r := run(t, env, "rules", "generate", "../../internal/demo/files/slos.yaml", "../../internal/demo/files/journeys.yaml",
 		"-o", out, "--runbook-url", "https://runbooks.example.com/slo/{slo}",
 		"--dashboard-url", "http://127.0.0.1:3000/d/vigil-slo?var-slo={slo}")
-	if r.code != 0 || !strings.Contains(r.stdout, "ok: 3 SLOs, 1 journeys, 1 files") {
+	if r.code != 0 || !strings.Contains(r.stdout, "ok: 3 SLOs, 1 journeys, 2 files") {
 		t.Fatalf("%+v", r)
 	}
-	got, err := os.ReadFile(filepath.Join(out, "checkout-api.rules.yml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("../../deploy/prometheus/rules/checkout-api.rules.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("vigil rules generate differs from deploy/prometheus/rules/checkout-api.rules.yml (VIGIL_UPDATE_GOLDEN=1 go test ./rules/ rewrites it)")
-	}
-	if b, err := exec.Command(testenv.Promtool(t), "check", "rules", filepath.Join(out, "checkout-api.rules.yml")).CombinedOutput(); err != nil {
-		t.Fatalf("promtool check rules: %v\n%s", err, b)
+	for _, name := range []string{"checkout-api.rules.yml", "vigil-self.rules.yml"} {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile("../../deploy/prometheus/rules/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("vigil rules generate differs from deploy/prometheus/rules/%s (VIGIL_UPDATE_GOLDEN=1 go test ./rules/ rewrites it)", name)
+		}
+		if b, err := exec.Command(testenv.Promtool(t), "check", "rules", filepath.Join(out, name)).CombinedOutput(); err != nil {
+			t.Fatalf("promtool check rules: %v\n%s", err, b)
+		}
 	}
 }
 

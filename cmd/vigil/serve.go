@@ -9,7 +9,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var file, listen string
+	var file, listen, role string
 	c := &cobra.Command{
 		Use:   "serve -c vigil.yaml",
 		Short: "Run the service: probe scheduler, SLO evaluator, report schedules, API, UI, /metrics",
@@ -26,10 +26,14 @@ func newServeCmd() *cobra.Command {
 				cfg.Server.Listen = listen
 			}
 			log := app.NewLogger(os.Stderr, cfg.Log.Format, cfg.Log.Level)
-			return app.Run(cmd.Context(), app.Options{Config: cfg, Logger: log})
+			if _, err := app.CheckRole(role); err != nil {
+				return err
+			}
+			return app.Run(cmd.Context(), app.Options{Config: cfg, Logger: log, Role: role})
 		},
 	}
 	c.Flags().StringVarP(&file, "config", "c", "", "configuration file (vigil.yaml)")
 	c.Flags().StringVar(&listen, "listen", "", "override server.listen (host:port)")
+	c.Flags().StringVar(&role, "role", app.RoleAll, "runner (probes, remote write, history pushed to runner.server_url; no database), server (everything but the probe scheduler) or all")
 	return c
 }

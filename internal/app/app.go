@@ -33,6 +33,8 @@ type Options struct {
 	OnReady func(url string)
 	// Tokens overrides Config.Server.TokensFile (the demo makes its own).
 	Tokens *server.Tokens
+	// Role is RoleAll (the default when empty), RoleRunner or RoleServer.
+	Role string
 }
 
 // NewLogger builds the slog logger the config asks for.
@@ -54,6 +56,14 @@ func Run(ctx context.Context, opts Options) (err error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	role, err := CheckRole(opts.Role)
+	if err != nil {
+		return err
+	}
+	if role == RoleRunner {
+		opts.Logger = log.With("role", role)
+		return runRunner(ctx, opts)
 	}
 	tokens := opts.Tokens
 	if tokens == nil && cfg.Server.TokensFile != "" {
@@ -94,6 +104,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
+	if role == RoleServer {
+		journeyFiles = nil // runners probe; the server keeps their history
+	}
 	// The first load must succeed: a service that starts on a broken
 	// journey file would silently probe nothing.
 	if len(journeyFiles) > 0 {
@@ -106,8 +119,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
-	sched.Start(runCtx)
-	defer sched.Stop()
+	if role == RoleAll {
+		sched.Start(runCtx)
+		defer sched.Stop()
+	}
+	pruneDone := make(chan struct{})
+	go func() { pruneRuns(runCtx, st, cfg.Retention.RunsAge, log); close(pruneDone) }()
+	defer func() { stopRun(); <-pruneDone }()
 	if len(journeyFiles) > 0 {
 		go sched.Watch(runCtx, 5*time.Second, journeyFiles...)
 		go onHangup(runCtx, func() { sched.LoadAndUpdate(journeyFiles...) })
@@ -136,6 +154,13 @@ func Run(ctx context.Context, opts Options) (err error) {
 	sloDone := make(chan struct{})
 	go func() { sloSvc.run(runCtx, srv.Registry); close(sloDone) }()
 	defer func() { stopRun(); <-sloDone }()
+	if role == RoleAll {
+		rwDone, err := startRemoteWrite(runCtx, cfg, srv.Registry, srv.Registry, log)
+		if err != nil {
+			return err
+		}
+		defer func() { stopRun(); <-rwDone }()
+	}
 	if err := startReviews(runCtx, srv, st, cfg, log, TeamSLOStatus(sloSvc.q, sloSvc.slos, cfg)); err != nil {
 		return err
 	}
@@ -150,7 +175,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}
 	url := "http://" + ln.Addr().String()
-	log.Info("vigil serving", "url", url, "data_dir", cfg.DataDir, "storage", cfg.Storage.Driver, "region", cfg.Region)
+	log.Info("vigil serving", "url", url, "role", role, "data_dir", cfg.DataDir, "storage", cfg.Storage.Driver, "region", cfg.Region)
 	if opts.OnReady != nil {
 		opts.OnReady(url)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -56,6 +57,7 @@ var measureMetrics = []measureMetric{
 	{oncall.MetricRotationSize, "People with an on-call week in the trailing eight.", []string{oncall.LabelTeam}},
 	{oncall.MetricPersonPages, "A responder's pages this week by hours bucket.", []string{oncall.LabelTeam, oncall.LabelPerson, oncall.LabelHours}},
 	{oncall.MetricPersonOnCallShare, "A responder's level-1 share of the trailing four weeks (0..1).", []string{oncall.LabelTeam, oncall.LabelPerson}},
+	{oncall.MetricPagesByHourOfWeek, "High-urgency pages this week by day of week and hour they were created (team time zone); only non-zero cells.", []string{oncall.LabelTeam, oncall.LabelDay, oncall.LabelHour}},
 	{oncall.MetricAlertPages, "Pages this week of the team's noisiest alerts.", []string{oncall.LabelTeam, oncall.LabelAlert}},
 	{oncall.MetricSupportCreated, "Support tickets created this week.", []string{oncall.LabelTeam}},
 	{oncall.MetricSupportSolved, "Support tickets solved this week.", []string{oncall.LabelTeam}},
@@ -219,7 +221,8 @@ func unix(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 // measureTeam computes one team's load, support and change points for a week.
 func (c *MeasuresCollector) measureTeam(ctx context.Context, spec oncall.TeamSpec, week oncall.Week) ([]point, error) {
 	r := c.opts.Reader
-	l, err := oncall.LoadWeek(ctx, r, c.dir, spec.Name, week)
+	pr := &pagesRecorder{Reader: r}
+	l, err := oncall.LoadWeek(ctx, pr, c.dir, spec.Name, week)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +234,46 @@ func (c *MeasuresCollector) measureTeam(ctx context.Context, spec oncall.TeamSpe
 	if err != nil {
 		return nil, err
 	}
-	return teamPoints(spec.Name, l, ss, cs), nil
+	return append(teamPoints(spec.Name, l, ss, cs), hourOfWeekPoints(spec, week, pr.pages)...), nil
+}
+
+// pagesRecorder keeps the pages LoadWeek read, so the hour-of-week cells
+// come from the same read.
+type pagesRecorder struct {
+	oncall.Reader
+	pages []oncall.Page
+}
+
+func (p *pagesRecorder) Pages(ctx context.Context, team string, from, to time.Time) ([]oncall.Page, error) {
+	pages, err := p.Reader.Pages(ctx, team, from, to)
+	p.pages = append(p.pages, pages...)
+	return pages, err
+}
+
+// hourOfWeekPoints counts the week's high-urgency pages of the team (as
+// oncall.Measure counts them: the team's page source only) by day of week
+// and hour of creation in the team's time zone; only non-zero cells, Monday
+// 00 first.
+func hourOfWeekPoints(spec oncall.TeamSpec, week oncall.Week, pages []oncall.Page) []point {
+	l := loc(spec)
+	var cells [7][24]int
+	for i := range pages {
+		p := &pages[i]
+		if p.Team != spec.Name || (spec.PageSource != "" && p.Source != spec.PageSource) || p.Urgency == oncall.Low || !week.Contains(p.CreatedAt, l) {
+			continue
+		}
+		t := p.CreatedAt.In(l)
+		cells[(int(t.Weekday())+6)%7][t.Hour()]++
+	}
+	var pts []point
+	for d := range cells {
+		for h, n := range cells[d] {
+			if n > 0 {
+				pts = append(pts, point{oncall.MetricPagesByHourOfWeek, []string{spec.Name, oncall.DaysOfWeek[d], fmt.Sprintf("%02d", h)}, float64(n)})
+			}
+		}
+	}
+	return pts
 }
 
 // teamPoints turns a team's week of measures into points, in a fixed order.

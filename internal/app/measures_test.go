@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -91,12 +92,18 @@ vigil_changes_compliant{rule="tested",team="payments"} 1
 # HELP vigil_support_tickets_created Support tickets created this week.
 # TYPE vigil_support_tickets_created gauge
 vigil_support_tickets_created{team="payments"} 1
+# HELP vigil_oncall_pages_by_hour_of_week High-urgency pages this week by day of week and hour they were created (team time zone); only non-zero cells.
+# TYPE vigil_oncall_pages_by_hour_of_week gauge
+vigil_oncall_pages_by_hour_of_week{day="3-Wed",hour="06",team="payments"} 1
+vigil_oncall_pages_by_hour_of_week{day="3-Wed",hour="10",team="payments"} 1
+vigil_oncall_pages_by_hour_of_week{day="4-Thu",hour="07",team="payments"} 1
+vigil_oncall_pages_by_hour_of_week{day="4-Thu",hour="10",team="payments"} 1
 # HELP vigil_review_outbox_oldest_due_age_seconds Age in seconds of the oldest due, undelivered outbox entry (0: none).
 # TYPE vigil_review_outbox_oldest_due_age_seconds gauge
 vigil_review_outbox_oldest_due_age_seconds 600
 `
 	names := []string{oncall.MetricBusinessImpacting, oncall.MetricPages, oncall.MetricChanges, oncall.MetricChangesCompliant,
-		oncall.MetricSupportCreated, reviews.MetricOutboxOldestDue}
+		oncall.MetricSupportCreated, oncall.MetricPagesByHourOfWeek, reviews.MetricOutboxOldestDue}
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), names...); err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +181,44 @@ func gauge(t *testing.T, g prometheus.Gatherer, name string, match map[string]st
 	}
 	t.Fatalf("no %s%v", name, match)
 	return nil
+}
+
+// TestHourOfWeekPoints: the week's high-urgency pages of the team's page
+// source, by day and hour in the team's time zone; only non-zero cells.
+func TestHourOfWeekPoints(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := oncall.TeamSpec{Name: "payments", Location: ny, PageSource: oncall.SourcePagerDuty}
+	week := oncall.WeekOf(time.Date(2026, 11, 26, 12, 0, 0, 0, ny), ny) // 2026-W48
+	page := func(at time.Time, mod func(*oncall.Page)) oncall.Page {
+		p := oncall.Page{Source: oncall.SourcePagerDuty, Team: "payments", Urgency: oncall.High, CreatedAt: at}
+		if mod != nil {
+			mod(&p)
+		}
+		return p
+	}
+	mon := time.Date(2026, 11, 23, 0, 0, 0, 0, ny)
+	pages := []oncall.Page{
+		page(mon.Add(3*time.Hour+10*time.Minute), nil),  // Mon 03 New York (08 UTC)
+		page(mon.Add(3*time.Hour+50*time.Minute), nil),  // same cell
+		page(mon.Add(6*24*time.Hour+23*time.Hour), nil), // Sun 23
+		page(mon.Add(-time.Minute), nil),                // last week
+		page(mon.Add(7*24*time.Hour), nil),              // next week
+		page(mon.Add(5*time.Hour), func(p *oncall.Page) { p.Urgency = oncall.Low }),
+		page(mon.Add(5*time.Hour), func(p *oncall.Page) { p.Source = oncall.SourceAlertmanager }),
+		page(mon.Add(5*time.Hour), func(p *oncall.Page) { p.Team = "search" }),
+	}
+	var got []string
+	for _, p := range hourOfWeekPoints(spec, week, pages) {
+		got = append(got, fmt.Sprintf("%s %v=%v", p.name, p.labels, p.v))
+	}
+	want := []string{
+		"vigil_oncall_pages_by_hour_of_week [payments 1-Mon 03]=2",
+		"vigil_oncall_pages_by_hour_of_week [payments 7-Sun 23]=1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -198,6 +198,25 @@ func RenderWeekly(w *reviews.Weekly, format string) ([]byte, string, error) {
 	return nil, "", fmt.Errorf("format: expected one of %s, found %q", strings.Join(ReviewFormats, ", "), format)
 }
 
+// RenderMonthly renders a monthly roll-up in one of ReviewFormats, with
+// its content type.
+func RenderMonthly(m *reviews.Monthly, format string) ([]byte, string, error) {
+	switch format {
+	case "", "markdown":
+		return reviews.RenderMonthlyMarkdown(m), "text/markdown; charset=utf-8", nil
+	case "html":
+		b, err := reviews.RenderMonthlyHTML(m)
+		return b, "text/html; charset=utf-8", err
+	case "json":
+		b, err := reviews.RenderJSON(m)
+		return b, "application/json", err
+	case "slack":
+		b, err := reviews.RenderJSON(reviews.RenderMonthlySlack(m))
+		return b, "application/json", err
+	}
+	return nil, "", fmt.Errorf("format: expected one of %s, found %q", strings.Join(ReviewFormats, ", "), format)
+}
+
 // PreviousWeek is the last complete ISO week before now in loc.
 func PreviousWeek(now time.Time, loc *time.Location) oncall.Week {
 	return oncall.WeekOf(now, loc).Add(-1)
@@ -297,12 +316,16 @@ func reviewRoutes(srv *server.Server, src *ReviewSource, log *slog.Logger) {
 // post old weeks.
 const scheduleKey = "reviews.schedules_since"
 
+// handoffEvery is how often ended shifts are looked for.
+const handoffEvery = 5 * time.Minute
+
 // startReviews registers the review routes and, when Slack is configured,
 // runs the schedules and the outbox's delivery until ctx ends.
 func startReviews(ctx context.Context, srv *server.Server, st *store.Store, cfg *config.Config, log *slog.Logger,
 	sloStatus func(ctx context.Context, team string, at time.Time) ([]slo.Status, error)) error {
 	src := NewReviewSource(st, cfg)
 	src.SLOStatus = sloStatus
+	openAPIRoute(srv)
 	reviewRoutes(srv, src, log)
 	tree := OrgTree(cfg)
 	winsRoutes(srv, &reviews.Wins{Store: st, Org: tree}, src, log)
@@ -323,6 +346,15 @@ func startReviews(ctx context.Context, srv *server.Server, st *store.Store, cfg 
 		return err
 	}
 	jobs = append(jobs, WinsJobs(st, cfg, tree)...)
+	// The handoff: a direct message to whoever just came off a primary
+	// shift, checked every few minutes.
+	slackIDs := map[string]string{}
+	for _, p := range cfg.People {
+		if p.Slack != "" {
+			slackIDs[strings.ToLower(p.Email)] = p.Slack
+		}
+	}
+	jobs = append(jobs, reviews.HandoffJob(&reviews.Handoffs{Source: src, Dir: src.Dir, Outbox: st, Meta: st, SlackIDs: slackIDs, Log: log}, handoffEvery))
 	since := time.Now()
 	if v, ok, err := st.GetMeta(ctx, scheduleKey); err != nil {
 		return err
@@ -333,7 +365,7 @@ func startReviews(ctx context.Context, srv *server.Server, st *store.Store, cfg 
 	} else if err := st.SetMeta(ctx, scheduleKey, since.UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
-	sched := &reviews.Scheduler{Source: src, Dir: src.Dir, Outbox: st, Jobs: jobs, Since: since, Log: log,
+	sched := &reviews.Scheduler{Source: src, Dir: src.Dir, Outbox: st, Jobs: jobs, Since: since, Log: log, Lock: st.WithAdvisoryLock,
 		Deliverer: &reviews.Deliverer{Outbox: st, Slack: reviews.NewSlackClient(cfg.Slack.Token, cfg.Slack.APIURL), Log: log, Metrics: metrics}}
 	go sched.Run(ctx, 30*time.Second)
 	return nil

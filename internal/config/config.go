@@ -38,6 +38,12 @@ type Config struct {
 	Org        Org        `yaml:"org"`
 	Schedules  Schedules  `yaml:"schedules"`
 	Log        Log        `yaml:"log"`
+	// Runner is where a runner (serve --role runner) sends run history.
+	Runner Runner `yaml:"runner"`
+	// RemoteWrite sends vigil's own metrics to a Prometheus remote-write
+	// endpoint (protocol 1.0), with region as an external label.
+	RemoteWrite RemoteWrite `yaml:"remote_write"`
+	Retention   Retention   `yaml:"retention"`
 
 	// File is the path the config was read from; relative paths in it are
 	// relative to its directory.
@@ -63,6 +69,52 @@ type Prometheus struct {
 	URL         string        `yaml:"url"`
 	BearerToken string        `yaml:"bearer_token"`
 	Timeout     time.Duration `yaml:"timeout"`
+}
+
+// Runner is runner: the server a regional runner pushes run history to.
+type Runner struct {
+	ServerURL string `yaml:"server_url"`
+	// Token is a runner-role token of the server (use ${env:} or ${file:}).
+	Token string `yaml:"token"`
+}
+
+// RemoteWrite is remote_write.
+type RemoteWrite struct {
+	URL         string        `yaml:"url"`
+	BearerToken string        `yaml:"bearer_token"`
+	Timeout     time.Duration `yaml:"timeout"`
+	// QueueSamples bounds the samples held while the endpoint is away
+	// (oldest dropped first); 0 means the default.
+	QueueSamples int `yaml:"queue_samples"`
+	// Interval between gathers (default 15s). A runner with thousands of
+	// journeys whose own interval is a minute can send every minute: at
+	// 10,000 journeys that is about 1.3% of a core instead of 5.2%.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// Retention is retention: how long data is kept. Ages are durations that
+// may use days, like 90d.
+type Retention struct {
+	Runs string `yaml:"runs"`
+
+	RunsAge time.Duration `yaml:"-"`
+}
+
+// DefaultRunRetention keeps run history for 90 days.
+const DefaultRunRetention = 90 * 24 * time.Hour
+
+// ParseAge parses a duration that may be given in days ("90d") or as a Go
+// duration ("2160h").
+func ParseAge(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		var d int
+		if _, err := fmt.Sscanf(n, "%d", &d); err == nil && fmt.Sprint(d) == n && d > 0 {
+			return time.Duration(d) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("expected an age like 90d or 720h, found %q", s)
 }
 
 type Log struct {
@@ -224,6 +276,9 @@ func (c *Config) defaults() {
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
+	if c.RemoteWrite.Timeout == 0 {
+		c.RemoteWrite.Timeout = 30 * time.Second
+	}
 	if c.Schedules.Weekly == "" {
 		c.Schedules.Weekly = DefaultWeeklySchedule
 	}
@@ -290,6 +345,7 @@ func Parse(path string, data []byte) (*Config, error) {
 func Default() *Config {
 	c := &Config{File: "(defaults)", Masker: &interp.Masker{}}
 	c.defaults()
+	c.Retention.RunsAge = DefaultRunRetention
 	return c
 }
 
@@ -448,6 +504,34 @@ func (c *Config) validate(doc *yamlx.Doc) {
 	}
 	c.validateRecords(doc, teams, services)
 	c.validateOrg(doc, teams)
+	c.validateDeploy(doc)
+}
+
+// validateDeploy checks runner, remote_write and retention.
+func (c *Config) validateDeploy(doc *yamlx.Doc) {
+	if c.Runner.ServerURL != "" && !httpURL(c.Runner.ServerURL) {
+		doc.Errorf("runner.server_url", "runner.server_url: expected an http(s) URL like https://vigil.example.com, found %q", c.Runner.ServerURL)
+	}
+	if c.Runner.ServerURL != "" && c.Runner.Token == "" {
+		doc.Errorf("runner", "runner: expected a runner token (use ${env:VIGIL_RUNNER_TOKEN}), found none")
+	}
+	if rw := c.RemoteWrite; rw.URL != "" && !httpURL(rw.URL) {
+		doc.Errorf("remote_write.url", "remote_write.url: expected an http(s) URL like http://prometheus:9090/api/v1/write, found %q", rw.URL)
+	}
+	if c.RemoteWrite.Interval < 0 || (c.RemoteWrite.Interval > 0 && c.RemoteWrite.Interval < time.Second) {
+		doc.Errorf("remote_write.interval", "remote_write.interval: expected a duration of at least 1s, found %s", c.RemoteWrite.Interval)
+	}
+	if c.RemoteWrite.QueueSamples < 0 {
+		doc.Errorf("remote_write.queue_samples", "remote_write.queue_samples: expected a number of samples >= 0, found %d", c.RemoteWrite.QueueSamples)
+	}
+	c.Retention.RunsAge = DefaultRunRetention
+	if c.Retention.Runs != "" {
+		d, err := ParseAge(c.Retention.Runs)
+		if err != nil {
+			doc.Errorf("retention.runs", "retention.runs: %v", err)
+		}
+		c.Retention.RunsAge = d
+	}
 }
 
 func quote(s string) string { return fmt.Sprintf("%q", s) }

@@ -155,7 +155,7 @@ func openPostgres(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.DSN == "" {
 		return nil, errors.New("storage: the postgres driver needs a dsn")
 	}
-	db, err := sql.Open("pgx", cfg.DSN)
+	db, err := openPostgresDB(cfg.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("storage: postgres dsn: %w", err)
 	}

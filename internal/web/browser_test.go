@@ -241,8 +241,22 @@ func TestBrowser(t *testing.T) {
 	b.screenshot(t, "oncall-team")
 	b.noErrors(t)
 
+	// The wins form shows the format checks as you type (the script asks
+	// POST /wins/check), as text.
+	b.step(t, "wins checks",
+		chromedp.Navigate(f.URL+"/wins"),
+		chromedp.WaitVisible(css(`#win-result`)),
+		chromedp.SendKeys(css(`#win-result`), "<b>Faster</b>"),
+		chromedp.WaitVisible(css(`#win-checks li[data-rule="result_without_number"]`)),
+	)
+	if got := get(t, b, "check", chromedp.Text(css(`#win-checks li`))); !strings.HasPrefix(got, "The result has no number") {
+		t.Errorf("check as you type reads %q", got)
+	}
+	b.accessible(t, "wins")
+	b.noErrors(t)
+
 	// The other pages read without errors and pass the smoke check.
-	for _, p := range []string{"/reviews/payments/" + f.Week.Add(-1).String(), "/reviews/payments", "/outbox", "/oncall", "/slos", "/wins", "/wins/digest?level=team&unit=payments", "/status/public"} {
+	for _, p := range []string{"/reviews/payments/" + f.Week.Add(-1).String(), "/reviews/payments", "/reviews/monthly", "/outbox", "/oncall", "/slos", "/wins", "/wins/select", "/wins/digest?level=team&unit=payments", "/status/public"} {
 		b.step(t, p, chromedp.Navigate(f.URL+p), chromedp.WaitVisible(css(`h1`)))
 		b.accessible(t, p)
 		b.screenshot(t, strings.NewReplacer("/", "_", "?", "_", "&", "_", "=", "-").Replace(strings.Trim(p, "/")))

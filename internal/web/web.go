@@ -158,6 +158,7 @@ var routePatterns = []string{
 	"GET /oncall", "GET /oncall/{team}", "POST /oncall/{team}/pages/classify",
 	"GET /reviews", "GET /reviews/{team}", "GET /reviews/{team}/{week}", "POST /reviews/{team}/{week}/notes",
 	"GET /outbox", "GET /wins", "POST /wins", "GET /wins/digest",
+	"GET /reviews/monthly", "GET /wins/select", "POST /wins/select", "POST /wins/check",
 }
 
 func (u *UI) routes() {
@@ -189,6 +190,10 @@ func (u *UI) routes() {
 		"GET /wins":                          u.reader(u.winsPage),
 		"POST /wins":                         u.writer(u.addWin),
 		"GET /wins/digest":                   u.reader(u.winsDigest),
+		"GET /reviews/monthly":               u.reader(u.monthlyPage),
+		"GET /wins/select":                   u.reader(u.winsSelectPage),
+		"POST /wins/select":                  u.writer(u.selectWins),
+		"POST /wins/check":                   u.writer(u.checkWin),
 	}
 	for _, p := range routePatterns {
 		if h[p] == nil {
@@ -203,7 +208,7 @@ func (u *UI) routes() {
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("Referrer-Policy", "same-origin")

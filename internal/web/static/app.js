@@ -16,3 +16,43 @@ document.addEventListener("DOMContentLoaded", function () {
     sync();
   });
 });
+
+// The wins form's format checks as you type: after a pause, the draft goes
+// to POST /wins/check (the same checks as on save; nothing is stored) and
+// the advice shows under the form. Without this script the checks show
+// after the entry is added.
+document.addEventListener("DOMContentLoaded", function () {
+  var form = document.getElementById("win-form");
+  var out = document.getElementById("win-checks");
+  if (!form || !out || !window.fetch) return;
+  var timer = null, seq = 0;
+  function show(warnings) {
+    out.textContent = "";
+    if (!warnings.length) return;
+    var h = document.createElement("p");
+    h.textContent = "Format checks:";
+    out.appendChild(h);
+    var ul = document.createElement("ul");
+    warnings.forEach(function (w) {
+      var li = document.createElement("li");
+      li.className = "warn";
+      li.setAttribute("data-rule", w.rule);
+      li.textContent = w.text; // text, never HTML
+      ul.appendChild(li);
+    });
+    out.appendChild(ul);
+  }
+  function check() {
+    var mine = ++seq;
+    fetch(form.getAttribute("data-check"), {
+      method: "POST", credentials: "same-origin",
+      body: new URLSearchParams(new FormData(form))
+    }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (j) { if (j && mine === seq) show(j.warnings || []); })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(check, 300);
+  });
+});
