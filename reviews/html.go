@@ -228,7 +228,7 @@ svg text{font:11px system-ui,sans-serif;fill:#34495e}
 {{end}}</table>{{else}}<p>No SLOs.</p>{{end}}{{else}}<p class="muted">Not available.</p>{{end}}
 
 <h2>Probes</h2>
-{{with .W.Probes}}<p>{{.Runs}} runs, availability {{avail .Availability}}.</p>
+{{with .W.Probes}}{{if .Runs}}<p>{{.Runs}} runs, availability {{avail .Availability}}.</p>{{else}}<p>No probe runs recorded this week.</p>{{end}}
 {{with .Journeys}}<table><tr><th>journey / step</th><th>runs</th><th>failures</th><th>availability</th></tr>
 {{range .}}<tr><th>{{.Name}}</th><td class="num">{{.Runs}}</td><td class="num">{{.Failures}}</td><td class="num">{{avail .Availability}}</td></tr>
 {{range .Steps}}<tr><td>&nbsp;&nbsp;{{.Name}}</td><td class="num">{{.Runs}}</td><td class="num">{{.Failures}}</td><td class="num">{{avail .Availability}}</td></tr>

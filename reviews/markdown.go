@@ -119,7 +119,11 @@ func RenderMarkdown(w *Weekly) []byte {
 
 	p("## Probes\n\n")
 	if pr := w.Probes; pr != nil {
-		p("%d runs, availability %s.\n\n", pr.Runs, avail(pr.Availability))
+		if pr.Runs == 0 {
+			p("No probe runs recorded this week.\n\n")
+		} else {
+			p("%d runs, availability %s.\n\n", pr.Runs, avail(pr.Availability))
+		}
 		if len(pr.Journeys) > 0 {
 			p("| journey / step | runs | failures | availability |\n|---|---|---|---|\n")
 			for _, j := range pr.Journeys {

@@ -254,6 +254,9 @@ func RenderSlack(w *Weekly) SlackReport {
 	}
 	if pr := w.Probes; pr != nil {
 		ls := []string{fmt.Sprintf("%d runs, availability %s", pr.Runs, avail(pr.Availability))}
+		if pr.Runs == 0 {
+			ls[0] = "No probe runs recorded this week"
+		}
 		for _, j := range pr.Journeys {
 			var st []string
 			for _, s := range j.Steps {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -104,13 +105,34 @@ func startBin(t *testing.T, re *regexp.Regexp, args ...string) (*exec.Cmd, strin
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Keep the output, so a test that fails shows what the binary said.
+	var mu sync.Mutex
+	var out []string
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(out) > 60 {
+				out = out[len(out)-60:]
+			}
+			t.Logf("%v output (last lines):\n%s", args, strings.Join(out, "\n"))
+		}
+	})
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		sent := false
 		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil && !sent {
+			line := sc.Text()
+			if !strings.Contains(line, "Found healthy block") {
+				mu.Lock()
+				out = append(out, line)
+				mu.Unlock()
+			}
+			if m := re.FindStringSubmatch(line); m != nil && !sent {
 				found <- m[1]
 				sent = true
 			}

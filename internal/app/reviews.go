@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/vigil-dev/vigil/probes"
 	"github.com/vigil-dev/vigil/reviews"
 	"github.com/vigil-dev/vigil/slo"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 // ReviewSource adapts the store (and, when set, an SLO status function)
@@ -36,19 +38,47 @@ func NewReviewSource(st *store.Store, cfg *config.Config) *ReviewSource {
 	dir := oncall.NewDirectory(cfg)
 	rs := &ReviewSource{Store: st, Dir: dir, Journeys: map[string][]string{}}
 	if files, err := config.Expand(cfg.Journeys); err == nil && len(files) > 0 {
-		if js, err := probes.LoadFiles(files...); err == nil {
-			for _, j := range js {
-				team := j.Labels["team"]
-				if team == "" {
-					team, _ = dir.ServiceTeam(j.Labels["service"])
-				}
-				if team != "" {
-					rs.Journeys[team] = append(rs.Journeys[team], j.Name)
-				}
+		for _, j := range journeyLabels(files) {
+			team := j.Labels["team"]
+			if team == "" {
+				team, _ = dir.ServiceTeam(j.Labels["service"])
+			}
+			if team != "" {
+				rs.Journeys[team] = append(rs.Journeys[team], j.Name)
 			}
 		}
 	}
 	return rs
+}
+
+// journeyLabels reads each journey's name and labels. A review only needs
+// those to find a team's journeys, so it does not resolve the files'
+// ${env:} secrets (a command run by hand may not have them); the files
+// were validated when the runner loaded them.
+func journeyLabels(files []string) []probes.Journey {
+	if js, err := probes.LoadFiles(files...); err == nil {
+		return js
+	}
+	var out []probes.Journey
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var doc struct {
+			Journeys []struct {
+				Name   string            `yaml:"name"`
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"journeys"`
+		}
+		if yaml.Unmarshal(b, &doc) != nil {
+			continue
+		}
+		for _, j := range doc.Journeys {
+			out = append(out, probes.Journey{Name: j.Name, Labels: j.Labels})
+		}
+	}
+	return out
 }
 
 // SLOs implements reviews.Source.

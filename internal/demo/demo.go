@@ -162,6 +162,11 @@ func seed(ctx context.Context, cfg *config.Config, now time.Time) error {
 		return err
 	}
 	err = seedRecord(ctx, st, now)
+	if err == nil {
+		// A week and a day of run history, so last week's review has its
+		// probe section; the live runner adds to it from now on.
+		err = st.RecordRuns(ctx, ProbeRuns(now.Add(-time.Minute), 8, cfg.Region))
+	}
 	if cerr := st.Close(); err == nil {
 		err = cerr
 	}

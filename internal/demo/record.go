@@ -2,11 +2,14 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
 
+	"github.com/vigil-dev/vigil/internal/store"
 	"github.com/vigil-dev/vigil/oncall"
+	"github.com/vigil-dev/vigil/probes"
 )
 
 // The demo's operational record: a year of the payments team's pages,
@@ -213,4 +216,50 @@ func seedRecord(ctx context.Context, st interface {
 		return fmt.Errorf("demo tickets and changes: %w", err)
 	}
 	return nil
+}
+
+// demoSteps are the checkout journey's steps (files/journeys.yaml).
+var demoSteps = []string{"login", "catalog", "create-order", "read-order", "cleanup"}
+
+// ProbeRuns is run history for the checkout journey, one run a minute over
+// the last `days` days before end, failing at create-order during the
+// incidents of Incidents, as the live runner would have recorded it.
+func ProbeRuns(end time.Time, days int, region string) []store.RunRecord {
+	rng := rand.New(rand.NewPCG(11, uint64(days)))
+	incidents := Incidents(end)
+	var out []store.RunRecord
+	for t := end.Add(-time.Duration(days) * 24 * time.Hour).Truncate(time.Minute); t.Before(end); t = t.Add(time.Minute) {
+		failShare := 0.001
+		for _, in := range incidents {
+			if !t.Before(in.From) && t.Before(in.To) {
+				failShare = max(failShare, in.FailShare)
+			}
+		}
+		failed := rng.Float64() < failShare
+		var steps []probes.StepResult
+		var total time.Duration
+		errText := ""
+		for i, name := range demoSteps {
+			d := time.Duration(8+rng.IntN(20)) * time.Millisecond
+			sr := probes.StepResult{Name: name, Kind: "http", Success: true, Duration: d, StatusCode: []int{200, 200, 201, 200, 204}[i]}
+			switch {
+			case failed && name == "create-order":
+				sr.Success, sr.StatusCode, sr.Reason = false, 500, probes.ReasonStatus
+				sr.Error = "checkout/create-order: expect status in [201], got 500"
+				errText = sr.Error
+			case failed && name == "read-order":
+				sr.Success, sr.Skipped, sr.Duration, sr.StatusCode = false, true, 0, 0
+				sr.Error = "skipped: step create-order failed"
+			case failed && name == "cleanup":
+				sr.Success, sr.Skipped, sr.Duration, sr.StatusCode = false, true, 0, 0
+				sr.Error = "variable order was never set"
+			}
+			total += sr.Duration
+			steps = append(steps, sr)
+		}
+		b, _ := json.Marshal(steps)
+		out = append(out, store.RunRecord{Journey: "checkout", Region: region, Started: t.Add(3 * time.Second), Duration: total,
+			Success: !failed, Error: errText, Steps: b})
+	}
+	return out
 }

@@ -55,3 +55,28 @@ func TestOperationalRecordStory(t *testing.T) {
 		t.Fatalf("tickets %d, changes %d", len(rec.Records.Tickets), len(rec.Records.Changes))
 	}
 }
+
+// The demo's run history fails where its incidents say, at create-order.
+func TestProbeRunsFollowIncidents(t *testing.T) {
+	end := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	in := Incidents(end)[3] // the bad deploy, three days before end
+	runs := ProbeRuns(end, 8, "local")
+	if len(runs) != 8*24*60 {
+		t.Fatalf("%d runs", len(runs))
+	}
+	inside, failed := 0, 0
+	for _, r := range runs {
+		if !r.Started.Before(in.From) && r.Started.Before(in.To) {
+			inside++
+			if !r.Success {
+				failed++
+				if r.Error != "checkout/create-order: expect status in [201], got 500" {
+					t.Fatalf("error %q", r.Error)
+				}
+			}
+		}
+	}
+	if inside != 20 || failed == 0 || failed == inside {
+		t.Fatalf("%d runs in the incident, %d failed (15%% expected)", inside, failed)
+	}
+}

@@ -21,3 +21,33 @@ func (s *Store) RecordRunOnce(ctx context.Context, r RunRecord) (bool, error) {
 	}
 	return true, s.RecordRun(ctx, r)
 }
+
+// RecordRuns stores many runs in one transaction (a backfill, the demo's
+// history); it refuses the whole batch if any run is invalid.
+func (s *Store) RecordRuns(ctx context.Context, runs []RunRecord) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, s.Rebind(`INSERT INTO probe_runs
+		(journey, region, started_at, duration_seconds, success, paused, error, steps)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i, r := range runs {
+		if r.Journey == "" || r.Started.IsZero() || r.Duration < 0 {
+			return fmt.Errorf("record runs: run %d: expected a journey, a start time and a duration >= 0", i)
+		}
+		var steps any
+		if len(r.Steps) > 0 {
+			steps = string(r.Steps)
+		}
+		if _, err := stmt.ExecContext(ctx, r.Journey, r.Region, s.timeArg(r.Started), r.Duration.Seconds(), r.Success, r.Paused, r.Error, steps); err != nil {
+			return fmt.Errorf("record runs: run %d: %w", i, err)
+		}
+	}
+	return tx.Commit()
+}
