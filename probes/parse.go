@@ -494,13 +494,18 @@ func compileJSONPath(doc *yamlx.Doc, p, expr string) *jsonpath.Path {
 	return jp
 }
 
+var defaultTLS = &tls.Config{MinVersion: tls.VersionTLS12}
+
 // compileTLS builds the client TLS config once at load, so runs never touch
 // the file system and bad files are reported with file:line.
 func compileTLS(doc *yamlx.Doc, o *TLSOptions, p, dir string) *tls.Config {
-	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o == nil {
-		return conf
+		// Steps without TLS options share one config (never modified: the
+		// transport clones it), which saves about 1.6 KiB a step in a
+		// runner holding tens of thousands of them.
+		return defaultTLS
 	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
 	conf.ServerName = o.ServerName
 	conf.InsecureSkipVerify = o.InsecureSkipVerify
 	abs := func(f string) string {

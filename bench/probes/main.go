@@ -24,6 +24,8 @@ import (
 	"github.com/vigil-dev/vigil/probes"
 )
 
+var labelFlag *string
+
 func main() {
 	mode := flag.String("mode", "", "target | vigil | drive")
 	addr := flag.String("addr", "127.0.0.1:18080", "target listen address")
@@ -32,7 +34,8 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "measured time")
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up")
 	pid := flag.Int("pid", 0, "drive: the exporter's pid, whose CPU and peak RSS are measured")
-	inflight := flag.Int("inflight", 0, "vigil: instead of a rate, keep this many probes in flight (closed loop)")
+	inflight := flag.Int("inflight", 0, "vigil, drive: instead of a rate, keep this many probes in flight (closed loop)")
+	labelFlag = flag.String("label", "", "system name printed (default vigil or blackbox_exporter)")
 	insecure := flag.Bool("insecure", false, "vigil: skip TLS verification (self-signed target)")
 	flag.Parse()
 	switch *mode {
@@ -41,7 +44,7 @@ func main() {
 	case "vigil":
 		runVigil(*url, *rate, *dur, *warm, *inflight, *insecure)
 	case "drive":
-		drive(*url, *rate, *dur, *warm, *pid)
+		drive(*url, *rate, *dur, *warm, *pid, *inflight)
 	default:
 		log.Fatal("-mode target|vigil|drive")
 	}
@@ -134,6 +137,27 @@ func openLoop(rate float64, d time.Duration, fn func()) (n int64, lag []time.Dur
 	return n, lag
 }
 
+// closedLoop keeps c calls of fn going for d and returns how many ran.
+func closedLoop(c int, d time.Duration, fn func()) int64 {
+	var stop atomic.Bool
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < c; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				fn()
+				n.Add(1)
+			}
+		}()
+	}
+	time.Sleep(d)
+	stop.Store(true)
+	wg.Wait()
+	return n.Load()
+}
+
 func pct(ds []time.Duration, p float64) float64 {
 	if len(ds) == 0 {
 		return 0
@@ -168,24 +192,15 @@ func runVigil(url string, rate float64, d, warm time.Duration, inflight int, ins
 	o := out{System: "vigil", Rate: rate, Inflight: inflight}
 	if inflight > 0 {
 		o.Rate = 0
-		var stop atomic.Bool
-		var n atomic.Int64
-		var wg sync.WaitGroup
-		t0 := time.Now()
-		for i := 0; i < inflight; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for !stop.Load() {
-					probe()
-					n.Add(1)
-				}
-			}()
-		}
-		time.Sleep(d)
-		stop.Store(true)
-		wg.Wait()
-		o.Probes, o.WallSecs = n.Load(), time.Since(t0).Seconds()
+		closedLoop(inflight, warm, probe)
+		mu.Lock()
+		lats = lats[:0]
+		mu.Unlock()
+		failed.Store(0)
+		c0, t0 := cpuSeconds(), time.Now()
+		n := closedLoop(inflight, d, probe)
+		o.CPUms = (cpuSeconds() - c0) * 1000 / float64(n)
+		o.Probes, o.WallSecs = n, time.Since(t0).Seconds()
 	} else {
 		openLoop(rate, warm, probe)
 		mu.Lock()
@@ -202,12 +217,15 @@ func runVigil(url string, rate float64, d, warm time.Duration, inflight int, ins
 	o.PeakRSS = peakRSSMiB()
 	o.LatP50ms, o.LatP99ms = pct(lats, .5), pct(lats, .99)
 	o.Achieved = float64(o.Probes) / o.WallSecs
+	if *labelFlag != "" {
+		o.System = *labelFlag
+	}
 	json.NewEncoder(os.Stdout).Encode(o)
 }
 
 // drive GETs url (blackbox's /probe) at a fixed rate over keep-alive
 // connections; the script measures the exporter's CPU from /proc.
-func drive(url string, rate float64, d, warm time.Duration, pid int) {
+func drive(url string, rate float64, d, warm time.Duration, pid, inflight int) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}, Timeout: 10 * time.Second}
 	var mu sync.Mutex
 	var lats []time.Duration
@@ -228,19 +246,27 @@ func drive(url string, rate float64, d, warm time.Duration, pid int) {
 		lats = append(lats, time.Since(t))
 		mu.Unlock()
 	}
-	openLoop(rate, warm, get)
+	loop := func(d time.Duration) int64 { n, _ := openLoop(rate, d, get); return n }
+	if inflight > 0 {
+		rate = 0
+		loop = func(d time.Duration) int64 { return closedLoop(inflight, d, get) }
+	}
+	loop(warm)
 	mu.Lock()
 	lats = lats[:0]
 	mu.Unlock()
 	failed.Store(0)
 	c0, t0 := procCPU(pid), time.Now()
-	n, _ := openLoop(rate, d, get)
-	o := out{System: "blackbox_exporter", Rate: rate, Probes: n, Failed: failed.Load(), WallSecs: time.Since(t0).Seconds()}
+	n := loop(d)
+	o := out{System: "blackbox_exporter", Rate: rate, Inflight: inflight, Probes: n, Failed: failed.Load(), WallSecs: time.Since(t0).Seconds()}
 	if pid > 0 {
 		o.CPUms = (procCPU(pid) - c0) * 1000 / float64(n)
 		o.PeakRSS = procPeakRSS(pid)
 	}
 	o.LatP50ms, o.LatP99ms = pct(lats, .5), pct(lats, .99)
 	o.Achieved = float64(n) / o.WallSecs
+	if *labelFlag != "" {
+		o.System = *labelFlag
+	}
 	json.NewEncoder(os.Stdout).Encode(o)
 }
