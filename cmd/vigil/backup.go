@@ -5,20 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-	"github.com/vigil-dev/vigil/internal/config"
 	"github.com/vigil-dev/vigil/internal/store"
 )
-
-func loadConfigFlag(file string) (*config.Config, error) {
-	if file == "" {
-		return config.Default(), nil
-	}
-	return config.Load(file)
-}
-
-func storeConfig(cfg *config.Config) store.Config {
-	return store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir}
-}
 
 func newBackupCmd() *cobra.Command {
 	var file string

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/internal/config"
-	"github.com/vigil-dev/vigil/internal/store"
 	"github.com/vigil-dev/vigil/oncall"
 	"github.com/vigil-dev/vigil/oncall/importer"
 	"github.com/vigil-dev/vigil/oncall/pagerduty"
@@ -32,7 +31,7 @@ func newOncallCmd() *cobra.Command {
 		Short: "Read PagerDuty (sources.pagerduty) into the store from the saved cursor (exit 2 on a bad token, 3 when unreachable)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, st, err := openOncall(cmd.Context(), file)
+			cfg, st, err := openConfigStore(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -140,7 +139,7 @@ func newOncallCmd() *cobra.Command {
 			if falseAlarm {
 				v = oncall.FalseAlarm
 			}
-			cfg, st, err := openOncall(cmd.Context(), file)
+			cfg, st, err := openConfigStore(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -188,7 +187,7 @@ func newOncallCmd() *cobra.Command {
 			if err != nil {
 				return badInput("--week: %v", err)
 			}
-			cfg, st, err := openOncall(cmd.Context(), file)
+			cfg, st, err := openConfigStore(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -211,26 +210,6 @@ func newOncallCmd() *cobra.Command {
 
 	c.AddCommand(sync, imp, classify, load)
 	return c
-}
-
-func openStore(ctx context.Context, cfg *config.Config) (*store.Store, error) {
-	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir})
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	return st, nil
-}
-
-func openOncall(ctx context.Context, file string) (*config.Config, *store.Store, error) {
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, st, nil
 }
 
 // findPage finds a page by key (source:id) or by a bare id in the sources

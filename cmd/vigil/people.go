@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/spf13/cobra"
-	"github.com/vigil-dev/vigil/internal/config"
 	"github.com/vigil-dev/vigil/internal/store"
 )
 
@@ -24,12 +23,9 @@ sources come from the config's people entry (pagerduty_id, github, jira, slack) 
 Counts per person keep their shape, so past weeks' measures still add up.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg := config.Default()
-			if file != "" {
-				var err error
-				if cfg, err = config.Load(file); err != nil {
-					return err
-				}
+			cfg, err := loadConfigFlag(file)
+			if err != nil {
+				return err
 			}
 			email := args[0]
 			all := append([]string(nil), ids...)
@@ -39,7 +35,7 @@ Counts per person keep their shape, so past weeks' measures still add up.`,
 			if !yes {
 				return badInput("people forget rewrites the record and cannot be undone: add --yes (take a backup first: vigil backup FILE)")
 			}
-			st, err := store.Open(cmd.Context(), store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir})
+			st, err := openStore(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

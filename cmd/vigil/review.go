@@ -156,7 +156,7 @@ func newReviewCmd() *cobra.Command {
 			if oformat != "table" && oformat != "json" {
 				return badInput("--format: expected table or json, found %q", oformat)
 			}
-			cfg, st, err := openReviewStore(cmd.Context(), file)
+			cfg, st, err := openConfigStore(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -203,20 +203,8 @@ func newReviewCmd() *cobra.Command {
 	return c
 }
 
-func openReviewStore(ctx context.Context, file string) (*config.Config, *store.Store, error) {
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir})
-	if err != nil {
-		return nil, nil, err
-	}
-	return cfg, st, nil
-}
-
 func openReviews(ctx context.Context, file string) (*config.Config, *store.Store, *app.ReviewSource, error) {
-	cfg, st, err := openReviewStore(ctx, file)
+	cfg, st, err := openConfigStore(ctx, file)
 	if err != nil {
 		return nil, nil, nil, err
 	}

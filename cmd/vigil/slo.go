@@ -97,15 +97,11 @@ embedded TSDB in the config's data directory (read-only, beside a running server
 }
 
 func statusLocal(cmd *cobra.Command, cfgFile, promURL string, args []string, at time.Time) (*slo.Report, error) {
-	cfg := config.Default()
-	if cfgFile != "" {
-		var err error
-		if cfg, err = config.Load(cfgFile); err != nil {
-			return nil, err
-		}
+	cfg, err := loadConfigFlag(cfgFile)
+	if err != nil {
+		return nil, err
 	}
 	var slos []*slo.SLO
-	var err error
 	if len(args) > 0 {
 		slos, err = slo.LoadFiles(args...)
 	} else {

@@ -30,11 +30,7 @@ type recordsEnv struct {
 }
 
 func openRecords(ctx context.Context, file string) (*recordsEnv, error) {
-	cfg, err := config.Load(file)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, store.Config{Driver: cfg.Storage.Driver, DSN: cfg.Storage.DSN, DataDir: cfg.DataDir})
+	cfg, st, err := openConfigStore(ctx, file)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func newWinsCmd() *cobra.Command {
 		return currentUser()
 	}
 	open := func(cmd *cobra.Command) (*reviews.Wins, func(), error) {
-		cfg, st, err := openReviewStore(cmd.Context(), file)
+		cfg, st, err := openConfigStore(cmd.Context(), file)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -407,7 +407,7 @@ func newWinsCmd() *cobra.Command {
 			if !oneOfStr(dformat, app.WinsFormats) {
 				return badInput("--format: expected one of %s, found %q", strings.Join(app.WinsFormats, ", "), dformat)
 			}
-			cfg, st, err := openReviewStore(cmd.Context(), file)
+			cfg, st, err := openConfigStore(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
