@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"fmt"
 	"sync"
 	"time"
 
@@ -9,47 +10,131 @@ import (
 
 // Metrics exports the probe metrics table (names.go) and the runner's own
 // health. Register it once; the scheduler calls Add, Remove and Observe.
+//
+// Per-journey series are not client_golang Vec children: each journey keeps
+// one compact journeyState (plain counters, a fixed bucket array) and
+// Collect turns it into const metrics at scrape time. A series exists
+// exactly when the Vec child would have: Add creates the series that must
+// exist from the start, Observe, SetPaused and overload create the ones they
+// touch, failure series appear on the first failure with that reason.
 type Metrics struct {
-	success, duration, consecutive, certExpiry, paused *prometheus.GaugeVec
-	runs, stepRuns, stepFailures, overloads            *prometheus.CounterVec
-	durHist, stepDurHist                               *prometheus.HistogramVec
-	startLag                                           prometheus.Histogram
-	inFlight, journeys                                 prometheus.Gauge
-	reloadOK, reloadTime                               prometheus.Gauge
+	success, duration, consecutive, certExpiry, paused *prometheus.Desc
+	runs, stepRuns, stepFailures, overloads            *prometheus.Desc
+	durHist, stepDurHist                               *prometheus.Desc
 
-	mu    sync.Mutex
-	known map[string]journeyMeta
+	startLag             prometheus.Histogram
+	inFlight, journeys   prometheus.Gauge
+	reloadOK, reloadTime prometheus.Gauge
+
+	mu    sync.RWMutex
+	state map[string]*journeyState
 }
 
-type journeyMeta struct {
-	steps      []string
+// numDurationBuckets is len(DurationBuckets); checked in init.
+const numDurationBuckets = 11
+
+func init() {
+	if len(DurationBuckets) != numDurationBuckets {
+		panic(fmt.Sprintf("probes: numDurationBuckets is %d, DurationBuckets has %d", numDurationBuckets, len(DurationBuckets)))
+	}
+}
+
+// Which per-journey series exist (see journeyState.has).
+const (
+	hasSuccess     = 1 << iota // probe_success and probe_duration_seconds
+	hasCertExpiry              // probe_ssl_earliest_cert_expiry
+	hasConsecutive             // vigil_probe_consecutive_failures
+	hasOverloads               // vigil_probe_overload_skips_total
+	hasPaused                  // vigil_probe_paused
+	hasDurHist                 // vigil_probe_duration_seconds
+	hasRunsOK                  // vigil_probe_runs_total{result="success"}
+	hasRunsFail                // vigil_probe_runs_total{result="failure"}
+)
+
+// journeyState is everything exported for one journey.
+type journeyState struct {
+	known      bool // Added (and not removed): steps are the declared ones
 	histograms bool
+	has        uint8
+	success    float64
+	duration   float64
+	consec     float64
+	certExpiry float64
+	paused     float64
+	runsOK     uint64
+	runsFail   uint64
+	overloads  uint64
+	dur        durHistogram
+	steps      []*stepState
+}
+
+// stepState is one step's series.
+type stepState struct {
+	name     string
+	declared bool // in the journey's step list at the last Add
+	hasOK    bool
+	hasFail  bool
+	ok, fail uint64
+	hist     *durHistogram // non-nil only with step_histograms
+	failures []reasonCount // reasons seen, in first-seen order
+}
+
+type reasonCount struct {
+	reason Reason
+	n      uint64
+}
+
+// durHistogram is a histogram over DurationBuckets; counts are per bucket
+// (not cumulative), the last one is +Inf.
+type durHistogram struct {
+	counts [numDurationBuckets + 1]uint64
+	count  uint64
+	sum    float64
+}
+
+func (h *durHistogram) observe(v float64) {
+	i := 0
+	for i < numDurationBuckets && v > DurationBuckets[i] {
+		i++
+	}
+	h.counts[i]++
+	h.count++
+	h.sum += v
+}
+
+func (h *durHistogram) metric(desc *prometheus.Desc, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, numDurationBuckets)
+	var cum uint64
+	for i, ub := range DurationBuckets {
+		cum += h.counts[i]
+		buckets[ub] = cum
+	}
+	return prometheus.MustNewConstHistogram(desc, h.count, h.sum, buckets, labels...)
 }
 
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	j := []string{LabelJourney}
 	m := &Metrics{
-		success:      prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricSuccess, Help: "1 if the last run of the journey passed, else 0."}, j),
-		duration:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricDuration, Help: "Duration of the last run of the journey in seconds."}, j),
-		consecutive:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricConsecutiveFailures, Help: "Failed runs in a row, 0 after a pass."}, j),
-		certExpiry:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricSSLEarliestCertExpiry, Help: "Unix time of the earliest certificate expiry seen in the peer chain."}, j),
-		paused:       prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: MetricPaused, Help: "1 while the journey is inside a pause window."}, j),
-		runs:         prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricRuns, Help: "Journey runs by result."}, []string{LabelJourney, LabelResult}),
-		stepRuns:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricStepRuns, Help: "Step runs by result (skipped steps are not counted)."}, []string{LabelJourney, LabelStep, LabelResult}),
-		stepFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricStepFailures, Help: "Step failures by reason."}, []string{LabelJourney, LabelStep, LabelReason}),
-		overloads:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricOverloadSkips, Help: "Runs not started because the previous run was still going."}, j),
-		durHist:      prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricDurationHistogram, Help: "Journey run duration in seconds.", Buckets: DurationBuckets}, j),
-		stepDurHist:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricStepDurationHistogram, Help: "Step duration in seconds (journeys with step_histograms).", Buckets: DurationBuckets}, []string{LabelJourney, LabelStep}),
+		success:      prometheus.NewDesc(MetricSuccess, "1 if the last run of the journey passed, else 0.", j, nil),
+		duration:     prometheus.NewDesc(MetricDuration, "Duration of the last run of the journey in seconds.", j, nil),
+		consecutive:  prometheus.NewDesc(MetricConsecutiveFailures, "Failed runs in a row, 0 after a pass.", j, nil),
+		certExpiry:   prometheus.NewDesc(MetricSSLEarliestCertExpiry, "Unix time of the earliest certificate expiry seen in the peer chain.", j, nil),
+		paused:       prometheus.NewDesc(MetricPaused, "1 while the journey is inside a pause window.", j, nil),
+		runs:         prometheus.NewDesc(MetricRuns, "Journey runs by result.", []string{LabelJourney, LabelResult}, nil),
+		stepRuns:     prometheus.NewDesc(MetricStepRuns, "Step runs by result (skipped steps are not counted).", []string{LabelJourney, LabelStep, LabelResult}, nil),
+		stepFailures: prometheus.NewDesc(MetricStepFailures, "Step failures by reason.", []string{LabelJourney, LabelStep, LabelReason}, nil),
+		overloads:    prometheus.NewDesc(MetricOverloadSkips, "Runs not started because the previous run was still going.", j, nil),
+		durHist:      prometheus.NewDesc(MetricDurationHistogram, "Journey run duration in seconds.", j, nil),
+		stepDurHist:  prometheus.NewDesc(MetricStepDurationHistogram, "Step duration in seconds (journeys with step_histograms).", []string{LabelJourney, LabelStep}, nil),
 		startLag:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStartLag, Help: "How late runs started against their schedule, in seconds.", Buckets: StartLagBuckets}),
 		inFlight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricInFlight, Help: "Journey runs executing now."}),
 		journeys:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricJourneys, Help: "Journeys scheduled."}),
 		reloadOK:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessful, Help: "1 if the last reload of the configuration succeeded, else 0."}),
 		reloadTime:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessTime, Help: "Unix time of the last successful configuration reload."}),
-		known:        map[string]journeyMeta{},
+		state:        map[string]*journeyState{},
 	}
-	for _, c := range []prometheus.Collector{m.success, m.duration, m.consecutive, m.certExpiry, m.paused, m.runs, m.stepRuns,
-		m.stepFailures, m.overloads, m.durHist, m.stepDurHist, m.startLag, m.inFlight, m.journeys, m.reloadOK, m.reloadTime} {
+	for _, c := range []prometheus.Collector{(*journeyCollector)(m), m.startLag, m.inFlight, m.journeys, m.reloadOK, m.reloadTime} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -57,107 +142,205 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-// Add creates a journey's series at zero, so rate() and absent() work from
-// the first scrape. Calling it again for a changed journey reconciles steps.
-func (m *Metrics) Add(j Journey) {
-	steps := make([]string, len(j.Steps))
-	for i, s := range j.Steps {
-		steps[i] = s.Name
+// journeyCollector exports the per-journey series of Metrics.
+type journeyCollector Metrics
+
+// Describe sends the fixed descriptors of the per-journey families.
+func (c *journeyCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.success, c.duration, c.consecutive, c.certExpiry, c.paused,
+		c.runs, c.stepRuns, c.stepFailures, c.overloads, c.durHist, c.stepDurHist} {
+		ch <- d
 	}
-	m.mu.Lock()
-	old, had := m.known[j.Name]
-	m.known[j.Name] = journeyMeta{steps: steps, histograms: j.StepHistograms}
-	m.mu.Unlock()
-	if had {
-		m.dropSteps(j.Name, old, steps, j.StepHistograms)
-	}
-	for _, r := range []string{ResultSuccess, ResultFailure} {
-		m.runs.WithLabelValues(j.Name, r)
-		for _, s := range steps {
-			m.stepRuns.WithLabelValues(j.Name, s, r)
+}
+
+// Collect sends the per-journey series as const metrics.
+func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
+	for name, s := range c.state {
+		if s.has&hasSuccess != 0 {
+			ch <- prometheus.MustNewConstMetric(c.success, gauge, s.success, name)
+			ch <- prometheus.MustNewConstMetric(c.duration, gauge, s.duration, name)
 		}
-	}
-	m.consecutive.WithLabelValues(j.Name)
-	m.overloads.WithLabelValues(j.Name)
-	m.paused.WithLabelValues(j.Name)
-	m.durHist.WithLabelValues(j.Name)
-	if j.StepHistograms {
-		for _, s := range steps {
-			m.stepDurHist.WithLabelValues(j.Name, s)
+		if s.has&hasCertExpiry != 0 {
+			ch <- prometheus.MustNewConstMetric(c.certExpiry, gauge, s.certExpiry, name)
+		}
+		if s.has&hasConsecutive != 0 {
+			ch <- prometheus.MustNewConstMetric(c.consecutive, gauge, s.consec, name)
+		}
+		if s.has&hasOverloads != 0 {
+			ch <- prometheus.MustNewConstMetric(c.overloads, counter, float64(s.overloads), name)
+		}
+		if s.has&hasPaused != 0 {
+			ch <- prometheus.MustNewConstMetric(c.paused, gauge, s.paused, name)
+		}
+		if s.has&hasDurHist != 0 {
+			ch <- s.dur.metric(c.durHist, name)
+		}
+		if s.has&hasRunsOK != 0 {
+			ch <- prometheus.MustNewConstMetric(c.runs, counter, float64(s.runsOK), name, ResultSuccess)
+		}
+		if s.has&hasRunsFail != 0 {
+			ch <- prometheus.MustNewConstMetric(c.runs, counter, float64(s.runsFail), name, ResultFailure)
+		}
+		for _, st := range s.steps {
+			if st.hasOK {
+				ch <- prometheus.MustNewConstMetric(c.stepRuns, counter, float64(st.ok), name, st.name, ResultSuccess)
+			}
+			if st.hasFail {
+				ch <- prometheus.MustNewConstMetric(c.stepRuns, counter, float64(st.fail), name, st.name, ResultFailure)
+			}
+			for _, f := range st.failures {
+				ch <- prometheus.MustNewConstMetric(c.stepFailures, counter, float64(f.n), name, st.name, string(f.reason))
+			}
+			if st.hist != nil {
+				ch <- st.hist.metric(c.stepDurHist, name, st.name)
+			}
 		}
 	}
 }
 
-// dropSteps deletes series of steps a changed journey no longer has.
-func (m *Metrics) dropSteps(journey string, old journeyMeta, now []string, hist bool) {
-	keep := map[string]bool{}
-	for _, s := range now {
-		keep[s] = true
+// journey returns the state of a journey, creating an empty one (no series)
+// if there is none. m.mu must be held for writing.
+func (m *Metrics) journey(name string) *journeyState {
+	s := m.state[name]
+	if s == nil {
+		s = &journeyState{}
+		m.state[name] = s
 	}
-	for _, s := range old.steps {
-		if !keep[s] || !hist {
-			m.stepDurHist.DeleteLabelValues(journey, s)
-		}
-		if !keep[s] {
-			m.stepRuns.DeletePartialMatch(prometheus.Labels{LabelJourney: journey, LabelStep: s})
-			m.stepFailures.DeletePartialMatch(prometheus.Labels{LabelJourney: journey, LabelStep: s})
+	return s
+}
+
+// step returns the state of a step, appending an empty one if there is none.
+func (s *journeyState) step(name string) *stepState {
+	for _, st := range s.steps {
+		if st.name == name {
+			return st
 		}
 	}
+	st := &stepState{name: name}
+	s.steps = append(s.steps, st)
+	return st
+}
+
+// Add creates a journey's series at zero, so rate() and absent() work from
+// the first scrape. Calling it again for a changed journey reconciles steps.
+func (m *Metrics) Add(j Journey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.journey(j.Name)
+	if s.known {
+		// Drop series of declared steps the journey no longer has, and step
+		// histograms it no longer wants.
+		steps := s.steps[:0]
+		for _, st := range s.steps {
+			if st.declared && !hasStep(j, st.name) {
+				continue
+			}
+			if st.declared && !j.StepHistograms {
+				st.hist = nil
+			}
+			steps = append(steps, st)
+		}
+		clear(s.steps[len(steps):])
+		s.steps = steps
+	}
+	for _, st := range s.steps {
+		st.declared = false
+	}
+	s.known = true
+	s.histograms = j.StepHistograms
+	s.has |= hasRunsOK | hasRunsFail | hasConsecutive | hasOverloads | hasPaused | hasDurHist
+	for _, js := range j.Steps {
+		st := s.step(js.Name)
+		st.declared = true
+		st.hasOK, st.hasFail = true, true
+		if j.StepHistograms && st.hist == nil {
+			st.hist = &durHistogram{}
+		}
+	}
+}
+
+func hasStep(j Journey, name string) bool {
+	for _, s := range j.Steps {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Remove deletes every series of a journey that is no longer scheduled.
 func (m *Metrics) Remove(name string) {
 	m.mu.Lock()
-	delete(m.known, name)
+	delete(m.state, name)
 	m.mu.Unlock()
-	l := prometheus.Labels{LabelJourney: name}
-	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		m.success, m.duration, m.consecutive, m.certExpiry, m.paused, m.runs, m.stepRuns, m.stepFailures, m.overloads, m.durHist, m.stepDurHist,
-	} {
-		v.DeletePartialMatch(l)
-	}
 }
 
 // Observe records one run.
 func (m *Metrics) Observe(r Result) {
-	m.mu.Lock()
-	meta := m.known[r.Name]
-	m.mu.Unlock()
 	secs := r.Duration.Seconds()
-	m.duration.WithLabelValues(r.Name).Set(secs)
-	m.durHist.WithLabelValues(r.Name).Observe(secs)
-	if r.Success {
-		m.success.WithLabelValues(r.Name).Set(1)
-		m.runs.WithLabelValues(r.Name, ResultSuccess).Inc()
-		m.consecutive.WithLabelValues(r.Name).Set(0)
-	} else {
-		m.success.WithLabelValues(r.Name).Set(0)
-		m.runs.WithLabelValues(r.Name, ResultFailure).Inc()
-		m.consecutive.WithLabelValues(r.Name).Inc()
-	}
 	var expiry time.Time
-	for _, s := range r.Steps {
-		if !s.CertExpiry.IsZero() && (expiry.IsZero() || s.CertExpiry.Before(expiry)) {
-			expiry = s.CertExpiry
+	for _, st := range r.Steps {
+		if !st.CertExpiry.IsZero() && (expiry.IsZero() || st.CertExpiry.Before(expiry)) {
+			expiry = st.CertExpiry
 		}
-		if s.Skipped {
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.journey(r.Name)
+	s.has |= hasSuccess | hasDurHist | hasConsecutive
+	s.duration = secs
+	s.dur.observe(secs)
+	if r.Success {
+		s.has |= hasRunsOK
+		s.success = 1
+		s.runsOK++
+		s.consec = 0
+	} else {
+		s.has |= hasRunsFail
+		s.success = 0
+		s.runsFail++
+		s.consec++
+	}
+	for _, sr := range r.Steps {
+		if sr.Skipped {
 			continue
 		}
-		if s.Success {
-			m.stepRuns.WithLabelValues(r.Name, s.Name, ResultSuccess).Inc()
+		st := s.step(sr.Name)
+		if sr.Success {
+			st.hasOK = true
+			st.ok++
 		} else {
-			m.stepRuns.WithLabelValues(r.Name, s.Name, ResultFailure).Inc()
-			if s.Reason != "" {
-				m.stepFailures.WithLabelValues(r.Name, s.Name, string(s.Reason)).Inc()
+			st.hasFail = true
+			st.fail++
+			if sr.Reason != "" {
+				st.failed(sr.Reason)
 			}
 		}
-		if meta.histograms {
-			m.stepDurHist.WithLabelValues(r.Name, s.Name).Observe(s.Duration.Seconds())
+		if s.histograms {
+			if st.hist == nil {
+				st.hist = &durHistogram{}
+			}
+			st.hist.observe(sr.Duration.Seconds())
 		}
 	}
 	if !expiry.IsZero() {
-		m.certExpiry.WithLabelValues(r.Name).Set(float64(expiry.Unix()))
+		s.has |= hasCertExpiry
+		s.certExpiry = float64(expiry.Unix())
 	}
+}
+
+// failed counts one failure with reason r.
+func (st *stepState) failed(r Reason) {
+	for i := range st.failures {
+		if st.failures[i].reason == r {
+			st.failures[i].n++
+			return
+		}
+	}
+	st.failures = append(st.failures, reasonCount{reason: r, n: 1})
 }
 
 // SetPaused marks a journey as inside or outside a pause window.
@@ -166,7 +349,11 @@ func (m *Metrics) SetPaused(name string, paused bool) {
 	if paused {
 		v = 1
 	}
-	m.paused.WithLabelValues(name).Set(v)
+	m.mu.Lock()
+	s := m.journey(name)
+	s.has |= hasPaused
+	s.paused = v
+	m.mu.Unlock()
 }
 
 // SetReload records the outcome of a configuration reload: on failure the
@@ -181,6 +368,13 @@ func (m *Metrics) SetReload(ok bool, at time.Time) {
 }
 
 func (m *Metrics) observeStartLag(d time.Duration) { m.startLag.Observe(max(d, 0).Seconds()) }
-func (m *Metrics) overload(name string)            { m.overloads.WithLabelValues(name).Inc() }
 func (m *Metrics) setJourneys(n int)               { m.journeys.Set(float64(n)) }
 func (m *Metrics) inFlightAdd(d float64)           { m.inFlight.Add(d) }
+
+func (m *Metrics) overload(name string) {
+	m.mu.Lock()
+	s := m.journey(name)
+	s.has |= hasOverloads
+	s.overloads++
+	m.mu.Unlock()
+}
