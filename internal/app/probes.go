@@ -21,14 +21,11 @@ type runSink struct {
 }
 
 func (s runSink) Record(ctx context.Context, r probes.Result) error {
-	steps, err := json.Marshal(r.Steps)
+	rec, err := runRecord(r, s.region)
 	if err != nil {
 		return err
 	}
-	return s.st.RecordRun(ctx, store.RunRecord{
-		Journey: r.Name, Region: s.region, Started: r.Started, Duration: r.Duration,
-		Success: r.Success, Error: r.Error, Steps: steps,
-	})
+	return s.st.RecordRun(ctx, rec)
 }
 
 // runRecordJSON is the API's view of one stored run.

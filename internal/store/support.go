@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -18,45 +17,6 @@ import (
 // fields are columns; lists are JSON text.
 
 var _ oncall.RecordStore = (*Store)(nil)
-
-// recChunk bounds the ids of one IN (...) list.
-const recChunk = 500
-
-type recTx struct {
-	*sql.Tx
-	s *Store
-}
-
-func (t recTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.ExecContext(ctx, t.s.Rebind(q), args...)
-}
-
-func (t recTx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.QueryContext(ctx, t.s.Rebind(q), args...)
-}
-
-func (s *Store) recTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return s.timeArg(t)
-}
-
-func recList(v any) (string, error) {
-	rv := reflect.ValueOf(v)
-	if rv.Len() == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal(v)
-	return string(b), err
-}
-
-func recScanList(text string, dst any) error {
-	if text == "" || text == "[]" {
-		return nil
-	}
-	return json.Unmarshal([]byte(text), dst)
-}
 
 func normTime(t time.Time) time.Time {
 	if t.IsZero() {
@@ -114,7 +74,7 @@ func (s *Store) ApplyRecords(ctx context.Context, b oncall.RecordBatch) (res onc
 	if err != nil {
 		return res, fmt.Errorf("records apply: begin: %w", err)
 	}
-	t := recTx{sqlTx, s}
+	t := tx{sqlTx, s}
 	defer func() {
 		if err != nil {
 			t.Rollback()
@@ -141,7 +101,7 @@ func (s *Store) ApplyRecords(ctx context.Context, b oncall.RecordBatch) (res onc
 }
 
 // stored reads the rows of table for the given keys, chunked by source.
-func stored[T any](ctx context.Context, t recTx, table, cols string, keys [][2]string,
+func stored[T any](ctx context.Context, t tx, table, cols string, keys [][2]string,
 	scan func(interface{ Scan(...any) error }) (T, error), key func(T) string) (map[string]T, error) {
 	bySource := map[string][]string{}
 	for _, k := range keys {
@@ -149,8 +109,8 @@ func stored[T any](ctx context.Context, t recTx, table, cols string, keys [][2]s
 	}
 	out := map[string]T{}
 	for src, ids := range bySource {
-		for start := 0; start < len(ids); start += recChunk {
-			chunk := ids[start:min(start+recChunk, len(ids))]
+		for start := 0; start < len(ids); start += inChunk {
+			chunk := ids[start:min(start+inChunk, len(ids))]
 			args := make([]any, 0, len(chunk)+1)
 			args = append(args, src)
 			for _, id := range chunk {
@@ -199,14 +159,14 @@ func scanTicket(rows interface{ Scan(...any) error }) (oncall.Ticket, error) {
 		text string
 		dst  any
 	}{{labels, &t.Labels}, {comps, &t.Components}, {sla, &t.SLA}, {unm, &t.Unmapped}} {
-		if err := recScanList(l.text, l.dst); err != nil {
+		if err := scanList(l.text, l.dst); err != nil {
 			return t, fmt.Errorf("ticket %s: %w", t.Key(), err)
 		}
 	}
 	return t, nil
 }
 
-func (s *Store) applyTickets(ctx context.Context, t recTx, tickets []oncall.Ticket, r *oncall.Result) error {
+func (s *Store) applyTickets(ctx context.Context, t tx, tickets []oncall.Ticket, r *oncall.Result) error {
 	if len(tickets) == 0 {
 		return nil
 	}
@@ -242,10 +202,10 @@ func (s *Store) applyTickets(ctx context.Context, t recTx, tickets []oncall.Tick
 		} else {
 			r.Updated++
 		}
-		labels, err1 := recList(x.Labels)
-		comps, err2 := recList(x.Components)
-		sla, err3 := recList(x.SLA)
-		unm, err4 := recList(x.Unmapped)
+		labels, err1 := jsonList(x.Labels)
+		comps, err2 := jsonList(x.Components)
+		sla, err3 := jsonList(x.SLA)
+		unm, err4 := jsonList(x.Unmapped)
 		for _, e := range []error{err1, err2, err3, err4} {
 			if e != nil {
 				return fmt.Errorf("%s: %w", k, e)
@@ -253,7 +213,7 @@ func (s *Store) applyTickets(ctx context.Context, t recTx, tickets []oncall.Tick
 		}
 		if _, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, x.Title, x.Body, x.URL, x.Requester,
 			x.Assignee, x.Priority, labels, comps, string(x.Category), x.CategoryBy, s.timeArg(x.CreatedAt),
-			s.recTime(x.FirstResponseAt), x.FirstResponder, s.recTime(x.SolvedAt), x.SolvedBy, x.Reopens, sla,
+			s.nullTime(x.FirstResponseAt), x.FirstResponder, s.nullTime(x.SolvedAt), x.SolvedBy, x.Reopens, sla,
 			x.Incident, unm); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
@@ -278,16 +238,16 @@ func scanChange(rows interface{ Scan(...any) error }) (oncall.ChangeRecord, erro
 		return c, err
 	}
 	c.Kind = oncall.ChangeKind(kind)
-	if err := recScanList(inc, &c.Incidents); err != nil {
+	if err := scanList(inc, &c.Incidents); err != nil {
 		return c, fmt.Errorf("change %s: %w", c.Key(), err)
 	}
-	if err := recScanList(unm, &c.Unmapped); err != nil {
+	if err := scanList(unm, &c.Unmapped); err != nil {
 		return c, fmt.Errorf("change %s: %w", c.Key(), err)
 	}
 	return c, nil
 }
 
-func (s *Store) applyChanges(ctx context.Context, t recTx, changes []oncall.ChangeRecord, r *oncall.Result) error {
+func (s *Store) applyChanges(ctx context.Context, t tx, changes []oncall.ChangeRecord, r *oncall.Result) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -322,14 +282,14 @@ func (s *Store) applyChanges(ctx context.Context, t recTx, changes []oncall.Chan
 		} else {
 			r.Updated++
 		}
-		inc, err1 := recList(x.Incidents)
-		unm, err2 := recList(x.Unmapped)
+		inc, err1 := jsonList(x.Incidents)
+		unm, err2 := jsonList(x.Unmapped)
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("%s: lists do not encode", k)
 		}
-		if _, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, s.timeArg(x.At), s.recTime(x.FinishedAt),
+		if _, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, s.timeArg(x.At), s.nullTime(x.FinishedAt),
 			x.Author, x.Summary, string(x.Kind), x.URL, x.Documented, x.ReviewedBy, x.Tested, x.Automated, x.Failed,
-			x.RolledBack, s.recTime(x.CommitAt), inc, unm); err != nil {
+			x.RolledBack, s.nullTime(x.CommitAt), inc, unm); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 		old[k] = x
@@ -454,11 +414,11 @@ func (s *Store) YearRecords(ctx context.Context, from, to time.Time) (map[string
 				return
 			}
 			t.Category = oncall.Category(cat)
-			if err := recScanList(sla, &t.SLA); err != nil {
+			if err := scanList(sla, &t.SLA); err != nil {
 				terr <- fmt.Errorf("ticket %s: %w", t.Key(), err)
 				return
 			}
-			if err := recScanList(unm, &t.Unmapped); err != nil {
+			if err := scanList(unm, &t.Unmapped); err != nil {
 				terr <- fmt.Errorf("ticket %s: %w", t.Key(), err)
 				return
 			}
