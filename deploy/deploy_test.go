@@ -31,7 +31,14 @@ func read(t *testing.T, p string) []byte {
 // docs parses every YAML document of a file into generic maps.
 func docs(t *testing.T, p string) []map[string]any {
 	t.Helper()
-	dec := yaml.NewDecoder(bytes.NewReader(read(t, p)))
+	return parseDocs(t, p, read(t, p))
+}
+
+// parseDocs parses every YAML document of b (named name in errors) into
+// generic maps, skipping empty ones.
+func parseDocs(t *testing.T, name string, b []byte) []map[string]any {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var out []map[string]any
 	for {
 		var m map[string]any
@@ -40,7 +47,7 @@ func docs(t *testing.T, p string) []map[string]any {
 			return out
 		}
 		if err != nil {
-			t.Fatalf("%s: %v", p, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		if m != nil {
 			out = append(out, m)
@@ -234,10 +241,22 @@ func TestKubernetes(t *testing.T) {
 	}
 }
 
+// checkDeployment checks the promises every vigil Deployment keeps, in
+// deploy/kubernetes and in the Helm chart's output: non-root, seccomp,
+// read-only root filesystem, no privilege escalation nor capabilities,
+// probes, requests and limits, credentials only from the vigil-secrets
+// Secret, a --role, and anti-affinity for runners.
 func checkDeployment(t *testing.T, f, name string, d map[string]any) {
+	t.Helper()
 	pod := get(d, "spec.template.spec")
 	if get(pod, "securityContext.runAsNonRoot") != true {
 		t.Errorf("%s: not runAsNonRoot", name)
+	}
+	if uid, ok := get(pod, "securityContext.runAsUser").(int); !ok || uid == 0 {
+		t.Errorf("%s: runAsUser %v", name, get(pod, "securityContext.runAsUser"))
+	}
+	if get(pod, "securityContext.seccompProfile.type") != "RuntimeDefault" {
+		t.Errorf("%s: seccompProfile %v, want RuntimeDefault", name, get(pod, "securityContext.seccompProfile"))
 	}
 	role := ""
 	for _, c := range list(get(pod, "containers")) {
@@ -253,6 +272,9 @@ func checkDeployment(t *testing.T, f, name string, d map[string]any) {
 		}
 		if get(c, "securityContext.allowPrivilegeEscalation") != false {
 			t.Errorf("%s: privilege escalation allowed", name)
+		}
+		if drop := strs(get(c, "securityContext.capabilities.drop")); len(drop) != 1 || drop[0] != "ALL" || get(c, "securityContext.capabilities.add") != nil {
+			t.Errorf("%s: capabilities %v, want drop [ALL]", name, get(c, "securityContext.capabilities"))
 		}
 		for _, e := range list(get(c, "env")) {
 			if get(e, "value") != nil {

@@ -213,7 +213,7 @@ func (s *Step) check(r *response, expand func(any) any) *failure {
 			if len(vals) > 0 {
 				got = strconv.Quote(strings.Join(vals, ", "))
 			}
-			return failf(ReasonHeader, "expect header %s to match %q, got %s", h.name, e.Headers[h.name], got)
+			return failf(ReasonHeader, "expect header %s to match %q, got %s", h.name, h.re.String(), got)
 		}
 	}
 	if c.hasRc && r.rcode != c.rcode {
@@ -285,8 +285,8 @@ func (a *jsonAssert) check(doc any, expand func(any) any) *failure {
 
 // extract fills journey variables from a response.
 func (s *Step) extract(r *response, req *http.Request, jar http.CookieJar, vars map[string]string, m *interp.Masker) *failure {
-	for _, name := range sortedKeys(s.Extract) {
-		ex := s.Extract[name]
+	for i := range s.extracts {
+		name, ex := s.extracts[i].name, &s.extracts[i].Extract
 		var val string
 		var ok bool
 		switch {

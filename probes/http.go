@@ -27,6 +27,21 @@ var errTooManyRedirects = errors.New("too many redirects")
 // connection, so connect and TLS are measured every time.
 var probeDialer = &net.Dialer{KeepAlive: -1}
 
+// jsonBody is the step's json body with the run's variables in it. Only a
+// body holding ${...} is decoded, expanded and encoded again.
+func (r *run) jsonBody(s *Step) ([]byte, error) {
+	if !s.bodyVars {
+		return s.body, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(s.body))
+	dec.UseNumber() // numbers go out as they came in
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return json.Marshal(r.expandAny(v))
+}
+
 func (r *run) http(ctx context.Context, s *Step) (*response, *http.Request, error) {
 	c := s.HTTP
 	method := strings.ToUpper(c.Method)
@@ -37,16 +52,16 @@ func (r *run) http(ctx context.Context, s *Step) (*response, *http.Request, erro
 	var body io.Reader
 	contentType := ""
 	switch {
-	case c.JSON != nil:
-		b, err := json.Marshal(r.expandAny(c.JSON))
+	case s.body != nil:
+		b, err := r.jsonBody(s)
 		if err != nil {
 			return nil, nil, failf(ReasonConnect, "encoding json body: %v", err)
 		}
 		body, contentType = bytes.NewReader(b), "application/json"
-	case c.Form != nil:
+	case s.form != nil:
 		v := url.Values{}
-		for k, val := range c.Form {
-			v.Set(k, r.expand(val))
+		for _, f := range s.form {
+			v.Set(f.k, r.expand(f.v))
 		}
 		body, contentType = strings.NewReader(v.Encode()), "application/x-www-form-urlencoded"
 	case c.Body != "":
@@ -60,8 +75,8 @@ func (r *run) http(ctx context.Context, s *Step) (*response, *http.Request, erro
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	for k, v := range c.Headers {
-		req.Header.Set(k, r.expand(v))
+	for _, h := range s.headers {
+		req.Header.Set(h.k, r.expand(h.v))
 	}
 	if c.BasicAuth != nil {
 		req.SetBasicAuth(r.expand(c.BasicAuth.Username), r.expand(c.BasicAuth.Password))

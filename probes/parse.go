@@ -69,10 +69,6 @@ func (e *Extract) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-type fileSpec struct {
-	Journeys []Journey `yaml:"journeys"`
-}
-
 // LoadFiles reads and validates journey files. Errors from every file are
 // reported together; journey names must be unique across all files.
 func LoadFiles(paths ...string) ([]Journey, error) {
@@ -126,21 +122,18 @@ func Parse(file string, data []byte) ([]Journey, error) {
 
 func parse(file string, data []byte, env func(string) (string, bool)) ([]Journey, error) {
 	dir := filepath.Dir(file)
-	var spec fileSpec
-	doc, err := yamlx.Decode(file, data, &spec, yamlx.Options{Expander: &interp.Expander{Env: env, BaseDir: dir, KeepVars: true}})
-	if err != nil {
-		return nil, explainKinds(err)
-	}
-	if len(spec.Journeys) == 0 {
-		doc.Errorf("", "no journeys: expected a top-level journeys: list")
-		return nil, doc.Err()
-	}
+	opt := yamlx.Options{Expander: &interp.Expander{Env: env, BaseDir: dir, KeepVars: true}}
+	var out []Journey
 	seen := map[string]int{}
-	for i := range spec.Journeys {
-		j := &spec.Journeys[i]
-		p := fmt.Sprintf("journeys[%d]", i)
+	// Journey by journey: each is decoded and validated while its nodes are
+	// alive, then they are released.
+	doc, err := yamlx.DecodeList(file, data, "journeys", func(doc *yamlx.Doc, p string, n *yaml.Node) {
+		secrets := len(doc.Secrets)
+		var j Journey
+		if !doc.DecodeNode(n, &j, "journeys", opt) {
+			return
+		}
 		j.File, j.Line = file, doc.Line(p)
-		j.secrets = doc.Secrets
 		if j.Name == "" {
 			doc.Errorf(p, "journey has no name")
 		} else if first, ok := seen[j.Name]; ok {
@@ -148,17 +141,24 @@ func parse(file string, data []byte, env func(string) (string, bool)) ([]Journey
 		} else {
 			seen[j.Name] = doc.Line(p + ".name")
 		}
-		validateJourney(doc, j, p, dir)
+		j.secrets = doc.Secrets[secrets:]
+		validateJourney(doc, &j, p, dir)
+		out = append(out, j)
+	})
+	if err != nil {
+		return nil, explainKinds(err)
 	}
-	if err := doc.Err(); err != nil {
-		return nil, err
+	if len(out) == 0 {
+		doc.Errorf("", "no journeys: expected a top-level journeys: list")
+		return nil, doc.Err()
 	}
-	for i := range spec.Journeys {
-		j := &spec.Journeys[i]
-		j.secrets = ownSecrets(j, doc.Secrets)
+	for i := range out {
+		j := &out[i]
+		j.secrets = ownSecrets(j, j.secrets)
+		j.vars = sortedKV(j.Vars)
 		j.computeHash()
 	}
-	return spec.Journeys, nil
+	return out, nil
 }
 
 var unknownKindRE = regexp.MustCompile(`^unknown key "([^"]+)" in journeys(\.steps)? \(expected one of`)
@@ -456,6 +456,7 @@ func validateStep(doc *yamlx.Doc, j *Journey, s *Step, p, dir string, defined ma
 		s.Extract[name] = ex
 		defined[name] = true
 	}
+	s.compile()
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -477,7 +478,7 @@ func contains(list []string, s string) bool {
 }
 
 func compileRegex(doc *yamlx.Doc, p, expr string) *regexp.Regexp {
-	re, err := regexp.Compile(expr)
+	re, err := regexps.get(expr, regexp.Compile)
 	if err != nil {
 		doc.Errorf(p, "invalid regex %q: %v", expr, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 		return nil
@@ -486,7 +487,7 @@ func compileRegex(doc *yamlx.Doc, p, expr string) *regexp.Regexp {
 }
 
 func compileJSONPath(doc *yamlx.Doc, p, expr string) *jsonpath.Path {
-	jp, err := jsonpath.Parse(expr)
+	jp, err := jsonPaths.get(expr, jsonpath.Parse)
 	if err != nil {
 		doc.Errorf(p, "invalid JSONPath %q: %v", expr, err)
 		return nil

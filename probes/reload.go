@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -25,6 +26,11 @@ func (s *Scheduler) LoadAndUpdate(paths ...string) error {
 		s.o.Metrics.SetReload(true, s.o.Now())
 	}
 	s.o.Logger.Info("journeys loaded", "count", len(js))
+	// Parsing leaves garbage several times the size of what is kept (the
+	// YAML node tree and line index: ~400 MB for 10,000 journeys in one
+	// file); hand it back to the OS now rather than over minutes.
+	js = nil
+	debug.FreeOSMemory()
 	return nil
 }
 

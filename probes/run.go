@@ -284,9 +284,9 @@ func (r *run) expandAny(v any) any {
 func Run(ctx context.Context, j Journey) Result {
 	started := time.Now()
 	res := Result{Name: j.Name, Success: true, Started: started, Labels: j.Labels, Steps: make([]StepResult, len(j.Steps))}
-	r := &run{j: &j, vars: make(map[string]string, len(j.Vars)+4)}
-	for k, v := range j.Vars {
-		r.vars[k] = v
+	r := &run{j: &j, vars: make(map[string]string, len(j.vars)+4)}
+	for _, v := range j.vars {
+		r.vars[v.k] = v.v
 	}
 	r.masker.Add(j.secrets...)
 	budget := j.EffectiveTimeout()

@@ -157,7 +157,7 @@ func (s *Scheduler) Update(journeys []Journey) {
 		switch {
 		case !ok:
 			ctx, cancel := context.WithCancel(s.ctx)
-			e = &entry{j: j, ctx: ctx, cancel: cancel}
+			e = &entry{j: j.compact(), ctx: ctx, cancel: cancel}
 			s.entries[j.Name] = e
 			s.schedule(e, now)
 			heap.Push(&s.queue, e)
@@ -166,7 +166,7 @@ func (s *Scheduler) Update(journeys []Journey) {
 			}
 		case e.j.Hash() != j.Hash() || j.Hash() == "":
 			timing := e.j.Interval != j.Interval || e.j.Schedule != j.Schedule
-			e.j = j
+			e.j = j.compact()
 			if timing {
 				s.schedule(e, now)
 				heap.Fix(&s.queue, e.idx)

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
@@ -37,6 +38,23 @@ type Journey struct {
 	secrets []string      // values from ${env:} and ${file:}: masked
 	cron    cron.Schedule // compiled Schedule
 	hash    string
+	vars    []kv // Vars, in name order: what a run starts from
+}
+
+// kv is one name and value of a compiled map. A few-entry Go map costs a
+// whole group of eight slots; the scheduler holds thousands of journeys,
+// so what a run reads is kept in slices.
+type kv struct{ k, v string }
+
+func sortedKV(m map[string]string) []kv {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]kv, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, kv{k, m[k]})
+	}
+	return out
 }
 
 // Step is one action of a journey: exactly one check, then assertions and
@@ -53,6 +71,64 @@ type Step struct {
 	refs    []string // ${name} variables the step uses
 	compExp compiledExpect
 	tlsConf *tls.Config // compiled from the check's tls options
+
+	// The HTTP request and extractions as a run reads them (compile).
+	headers  []kv
+	form     []kv
+	body     []byte // the json body, encoded once
+	bodyVars bool   // body holds ${...}: decoded and expanded per run
+	extracts []namedExtract
+}
+
+type namedExtract struct {
+	name string
+	Extract
+}
+
+// compile fills the fields a run reads from the step's spec maps (a body
+// that cannot be encoded was reported by validateStep).
+func (s *Step) compile() {
+	s.extracts = nil
+	for _, name := range sortedKeys(s.Extract) {
+		s.extracts = append(s.extracts, namedExtract{name, s.Extract[name]})
+	}
+	if s.HTTP == nil {
+		return
+	}
+	s.headers, s.form = sortedKV(s.HTTP.Headers), sortedKV(s.HTTP.Form)
+	if s.form == nil && s.HTTP.Form != nil {
+		s.form = []kv{} // an empty form is still a form body
+	}
+	s.body, s.bodyVars = nil, false
+	if s.HTTP.JSON != nil {
+		if b, err := json.Marshal(s.HTTP.JSON); err == nil {
+			s.body, s.bodyVars = b, bytes.Contains(b, []byte("${"))
+		}
+	}
+}
+
+// compact returns the journey as the scheduler keeps it: the compiled form
+// without the spec maps it replaces (about 4.5 KiB of maps for a
+// three-step journey). The spec fields of j itself are left as they were.
+func (j Journey) compact() Journey {
+	j.Vars = nil
+	steps := make([]Step, len(j.Steps))
+	for i, s := range j.Steps {
+		if s.HTTP != nil && (s.HTTP.Headers != nil || s.HTTP.Form != nil || s.HTTP.JSON != nil) {
+			h := *s.HTTP
+			h.Headers, h.Form, h.JSON = nil, nil, nil
+			s.HTTP = &h
+		}
+		if s.Expect != nil && (s.Expect.JSON != nil || s.Expect.Headers != nil) {
+			e := *s.Expect
+			e.JSON, e.Headers = nil, nil
+			s.Expect = &e
+		}
+		s.Extract = nil
+		steps[i] = s
+	}
+	j.Steps = steps
+	return j
 }
 
 // Kind returns the step's check kind (http, tcp, ...).

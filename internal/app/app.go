@@ -110,12 +110,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	// The first load must succeed: a service that starts on a broken
 	// journey file would silently probe nothing.
 	if len(journeyFiles) > 0 {
-		js, err := probes.LoadFiles(journeyFiles...)
-		if err != nil {
+		if err := sched.LoadAndUpdate(journeyFiles...); err != nil {
 			return err
 		}
-		sched.Update(js)
-		pm.SetReload(true, time.Now())
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -123,8 +120,12 @@ func Run(ctx context.Context, opts Options) (err error) {
 		sched.Start(runCtx)
 		defer sched.Stop()
 	}
+	pr, err := newPruner(st, cfg.Retention, srv.Registry, log)
+	if err != nil {
+		return err
+	}
 	pruneDone := make(chan struct{})
-	go func() { pruneRuns(runCtx, st, cfg.Retention.RunsAge, log); close(pruneDone) }()
+	go func() { pr.run(runCtx); close(pruneDone) }()
 	defer func() { stopRun(); <-pruneDone }()
 	if len(journeyFiles) > 0 {
 		go sched.Watch(runCtx, 5*time.Second, journeyFiles...)

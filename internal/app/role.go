@@ -98,12 +98,9 @@ func runRunner(ctx context.Context, opts Options) error {
 		return err
 	}
 	if len(journeyFiles) > 0 {
-		js, err := probes.LoadFiles(journeyFiles...)
-		if err != nil {
+		if err := sched.LoadAndUpdate(journeyFiles...); err != nil {
 			return err
 		}
-		sched.Update(js)
-		pm.SetReload(true, time.Now())
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
 	defer stopRun()
@@ -145,22 +142,87 @@ func runRunner(ctx context.Context, opts Options) error {
 	return err
 }
 
-// pruneRuns deletes run history older than retention.runs once a day (one
-// replica at a time) until ctx ends.
-func pruneRuns(ctx context.Context, st *store.Store, keep time.Duration, log *slog.Logger) {
-	if keep <= 0 {
+// metricRetentionDeleted counts what the daily prune deleted, by kind:
+// runs, and the kinds of the operational record (store.RecordKinds).
+const metricRetentionDeleted = "vigil_retention_deleted_total"
+
+// pruner deletes, once a day and on one replica at a time (under an
+// advisory lock), run history older than retention.runs and the
+// operational record older than retention.record.
+type pruner struct {
+	st      *store.Store
+	keep    config.Retention
+	log     *slog.Logger
+	deleted *prometheus.CounterVec
+}
+
+func newPruner(st *store.Store, keep config.Retention, reg prometheus.Registerer, log *slog.Logger) (*pruner, error) {
+	p := &pruner{st: st, keep: keep, log: log,
+		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: metricRetentionDeleted,
+			Help: "Rows deleted by retention (retention.runs, retention.record), by kind."}, []string{"kind"})}
+	p.deleted.WithLabelValues("runs")
+	if keep.RecordAge > 0 {
+		for _, k := range store.RecordKinds {
+			p.deleted.WithLabelValues(k)
+		}
+	}
+	if err := reg.Register(p.deleted); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// run prunes now and then every day until ctx ends.
+func (p *pruner) run(ctx context.Context) {
+	if p.keep.RunsAge <= 0 && p.keep.RecordAge <= 0 {
 		return
 	}
 	every(ctx, 24*time.Hour, func(now time.Time) {
-		_, err := st.WithAdvisoryLock(ctx, "retention:runs", func(ctx context.Context) error {
-			n, err := st.PruneRuns(ctx, now.Add(-keep))
-			if err == nil && n > 0 {
-				log.Info("retention: run history pruned", "runs", n, "older_than", now.Add(-keep).UTC().Format(time.RFC3339))
-			}
-			return err
-		})
-		if err != nil && ctx.Err() == nil {
-			log.Warn("retention: prune run history", "err", err)
+		if _, err := p.st.WithAdvisoryLock(ctx, "retention", func(ctx context.Context) error {
+			p.once(ctx, now)
+			return nil
+		}); err != nil && ctx.Err() == nil {
+			p.log.Warn("retention: advisory lock", "err", err)
 		}
 	})
+}
+
+// once prunes what is older than its retention at now.
+func (p *pruner) once(ctx context.Context, now time.Time) {
+	if keep := p.keep.RunsAge; keep > 0 {
+		before := now.Add(-keep)
+		n, err := p.st.PruneRuns(ctx, before)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.log.Warn("retention: prune run history", "err", err)
+		case err == nil:
+			p.deleted.WithLabelValues("runs").Add(float64(n))
+			p.log.Log(ctx, logLevel(n), "retention: run history pruned", "runs", n, "older_than", before.UTC().Format(time.RFC3339))
+		}
+	}
+	if keep := p.keep.RecordAge; keep > 0 {
+		before := now.Add(-keep)
+		counts, err := p.st.PruneRecord(ctx, before)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.log.Warn("retention: prune operational record", "err", err)
+		case err == nil:
+			attrs := []any{"older_than", before.UTC().Format(time.RFC3339)}
+			var total int64
+			for _, k := range store.RecordKinds {
+				p.deleted.WithLabelValues(k).Add(float64(counts[k]))
+				attrs = append(attrs, k, counts[k])
+				total += counts[k]
+			}
+			p.log.Log(ctx, logLevel(total), "retention: operational record pruned", attrs...)
+		}
+	}
+}
+
+// logLevel is info when something was deleted, debug otherwise.
+func logLevel(n int64) slog.Level {
+	if n > 0 {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/vigil-dev/vigil/internal/config"
 	"github.com/vigil-dev/vigil/internal/server"
 	"github.com/vigil-dev/vigil/internal/tsdb"
+	"github.com/vigil-dev/vigil/internal/yamlx"
 	"github.com/vigil-dev/vigil/slo"
 	"github.com/vigil-dev/vigil/slo/promapi"
 )
@@ -48,7 +50,10 @@ func OpenQuerier(cfg *config.Config, slos []*slo.SLO, reg prometheus.Registerer,
 		}
 		return c, nil, nil
 	}
-	retention := max(slo.RequiredHistory(slos), 32*24*time.Hour)
+	retention, err := TSDBRetention(cfg, slos)
+	if err != nil {
+		return nil, nil, err
+	}
 	// The TSDB narrates every block it opens at info; only its warnings
 	// are news to a vigil operator.
 	quiet := slog.New(warnOnly{log.Handler()})
@@ -57,6 +62,40 @@ func OpenQuerier(cfg *config.Config, slos []*slo.SLO, reg prometheus.Registerer,
 		return nil, nil, err
 	}
 	return db, db, nil
+}
+
+// defaultTSDBRetention is the embedded TSDB's least retention when
+// retention.tsdb is left out: a month of vigil's own metrics for Grafana.
+const defaultTSDBRetention = 32 * 24 * time.Hour
+
+// TSDBRetention is how long the embedded TSDB keeps samples: retention.tsdb
+// when given, else the history the SLOs read (slo.RequiredHistory) and at
+// least 32d. A retention.tsdb shorter than the SLOs read is bad input, at
+// its line of the config file, naming the SLO with the longest window.
+func TSDBRetention(cfg *config.Config, slos []*slo.SLO) (time.Duration, error) {
+	need := slo.RequiredHistory(slos)
+	keep := cfg.Retention.TSDBAge
+	if keep <= 0 {
+		return max(need, defaultTSDBRetention), nil
+	}
+	if len(slos) == 0 || keep >= need {
+		return keep, nil
+	}
+	const day = 24 * time.Hour
+	why := fmt.Sprintf("the longest burn-rate window, %s", slo.FormatDays(slo.LongestBurnWindow()))
+	var longest *slo.SLO
+	for _, s := range slos {
+		if n := slo.RequiredHistory([]*slo.SLO{s}); n == need && n > slo.RequiredHistory(nil) {
+			longest = s
+			break
+		}
+	}
+	if longest != nil {
+		why = fmt.Sprintf("SLO %q has the longest window, %s", longest.Name, longest.Window)
+	}
+	return 0, &yamlx.Error{File: cfg.File, Line: cfg.Retention.TSDBLine, Msg: fmt.Sprintf(
+		"retention.tsdb: expected at least %s, the history the SLOs read (%s, plus the %s lookback and a day's margin), found %s",
+		slo.FormatDays((need+day-1)/day*day), why, slo.FormatDays(slo.Lookback), cfg.Retention.TSDB)}
 }
 
 // LoadSLOs reads the SLO files the config names.

@@ -96,12 +96,40 @@ type RemoteWrite struct {
 // may use days, like 90d.
 type Retention struct {
 	Runs string `yaml:"runs"`
+	// TSDB is how long the embedded TSDB keeps samples. Left out, it is
+	// the history the SLOs read (slo.RequiredHistory), and at least 32d;
+	// a value shorter than the SLOs read is refused where they are loaded
+	// (app.TSDBRetention), with this key's line.
+	TSDB string `yaml:"tsdb"`
+	// Record is the age after which the operational record (pages and
+	// their classifications, shifts, resolved incidents, solved tickets,
+	// change records) is deleted; "0" or "forever" keeps everything.
+	Record string `yaml:"record"`
 
 	RunsAge time.Duration `yaml:"-"`
+	// TSDBAge is 0 when retention.tsdb is left out (the default applies).
+	TSDBAge time.Duration `yaml:"-"`
+	// TSDBLine is retention.tsdb's line, for the error found once the
+	// SLOs are known.
+	TSDBLine int `yaml:"-"`
+	// RecordAge is 0 when the record is kept forever.
+	RecordAge time.Duration `yaml:"-"`
 }
 
 // DefaultRunRetention keeps run history for 90 days.
 const DefaultRunRetention = 90 * 24 * time.Hour
+
+// DefaultRecordRetention keeps the operational record for 400 days: a
+// monthly review that compares the month just ended with the same month a
+// year before reads records 13 calendar months back (at most 397 days on
+// the 1st of the next month), and 400d keeps them through the first days
+// of that month, when the review is made.
+const DefaultRecordRetention = 400 * 24 * time.Hour
+
+// MinRecordRetention is the shortest retention.record accepted: the weekly
+// review reads its week and the four before it (35 days), and the monthly
+// roll-up a month of ISO weeks up to a week after it ends (42 days).
+const MinRecordRetention = 42 * 24 * time.Hour
 
 // ParseAge parses a duration that may be given in days ("90d") or as a Go
 // duration ("2160h").
@@ -185,7 +213,29 @@ type Schedules struct {
 	// deadline (org.wins.deadline): "deadline -24h", "deadline +24h", "off".
 	WinsReminder string `yaml:"wins_reminder"`
 	WinsDigest   string `yaml:"wins_digest"`
+	// Delivery is how the reports' Slack outbox is worked.
+	Delivery Delivery `yaml:"delivery"`
 }
+
+// Delivery is schedules.delivery. Each server replica looks for due
+// outbox entries every Interval; a replica that takes one holds it for
+// Lease, after which another replica may take it over (and, before posting
+// again, adopts what the first one posted). A replica that dies mid-post
+// holds its report back for the rest of the lease, so a shorter lease
+// posts sooner after a crash — but it must outlast a whole delivery (every
+// Slack call of one report), or a slow live replica is taken over.
+type Delivery struct {
+	Interval time.Duration `yaml:"interval"`
+	Lease    time.Duration `yaml:"lease"`
+}
+
+// Delivery defaults and floors.
+const (
+	DefaultDeliveryInterval = 30 * time.Second
+	DefaultDeliveryLease    = 5 * time.Minute
+	MinDeliveryInterval     = time.Second
+	MinDeliveryLease        = 5 * time.Second
+)
 
 // Default schedules.
 const (
@@ -346,6 +396,7 @@ func Default() *Config {
 	c := &Config{File: "(defaults)", Masker: &interp.Masker{}}
 	c.defaults()
 	c.Retention.RunsAge = DefaultRunRetention
+	c.Retention.RecordAge = DefaultRecordRetention
 	return c
 }
 
@@ -487,6 +538,12 @@ func (c *Config) validate(doc *yamlx.Doc) {
 			doc.Errorf("schedules."+sc.key, "schedules.%s: %v", sc.key, err)
 		}
 	}
+	if d := c.Schedules.Delivery; d.Interval != 0 && d.Interval < MinDeliveryInterval {
+		doc.Errorf("schedules.delivery.interval", "schedules.delivery.interval: expected a duration of at least %s, found %s", MinDeliveryInterval, d.Interval)
+	}
+	if d := c.Schedules.Delivery; d.Lease != 0 && d.Lease < MinDeliveryLease {
+		doc.Errorf("schedules.delivery.lease", "schedules.delivery.lease: expected a duration of at least %s, found %s", MinDeliveryLease, d.Lease)
+	}
 	services := map[string]bool{}
 	for i, s := range c.Services {
 		path := fmt.Sprintf("services[%d]", i)
@@ -531,6 +588,29 @@ func (c *Config) validateDeploy(doc *yamlx.Doc) {
 			doc.Errorf("retention.runs", "retention.runs: %v", err)
 		}
 		c.Retention.RunsAge = d
+	}
+	if c.Retention.TSDB != "" {
+		d, err := ParseAge(c.Retention.TSDB)
+		if err != nil {
+			doc.Errorf("retention.tsdb", "retention.tsdb: %v", err)
+		}
+		c.Retention.TSDBAge = d
+		c.Retention.TSDBLine = doc.Line("retention.tsdb")
+	}
+	c.Retention.RecordAge = DefaultRecordRetention
+	switch r := c.Retention.Record; r {
+	case "":
+	case "0", "forever":
+		c.Retention.RecordAge = 0
+	default:
+		d, err := ParseAge(r)
+		switch {
+		case err != nil:
+			doc.Errorf("retention.record", `retention.record: expected an age like 400d or 9600h, or "forever", found %q`, r)
+		case d < MinRecordRetention:
+			doc.Errorf("retention.record", "retention.record: expected at least 42d (the weekly review reads five weeks back, the monthly roll-up a month a week after it ends), found %s", r)
+		}
+		c.Retention.RecordAge = d
 	}
 }
 

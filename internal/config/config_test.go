@@ -62,6 +62,8 @@ func TestBad(t *testing.T) {
 		"slack_no_token.yaml":            `testdata/bad/slack_no_token.yaml:2: slack: expected a token (use ${env:SLACK_BOT_TOKEN}), found none`,
 		"bad_schedule.yaml":              `testdata/bad/bad_schedule.yaml:2: schedules.weekly: expected a cron expression like "0 9 * * MON" or first-monday HH:MM, found "0 25 * * MON"`,
 		"bad_monthly_schedule.yaml":      `testdata/bad/bad_monthly_schedule.yaml:3: schedules.monthly: expected first-monday HH:MM, found "first-monday 9am"`,
+		"bad_delivery_lease.yaml":        `testdata/bad/bad_delivery_lease.yaml:3: schedules.delivery.lease: expected a duration of at least 5s, found 500ms`,
+		"bad_delivery_interval.yaml":     `testdata/bad/bad_delivery_interval.yaml:3: schedules.delivery.interval: expected a duration of at least 1s, found 100ms`,
 		"bad_wins_start.yaml":            `testdata/bad/bad_wins_start.yaml:2: org.wins.start: expected the date a period starts, like 2026-01-05, found "05/01/2026"`,
 		"bad_wins_deadline.yaml":         `testdata/bad/bad_wins_deadline.yaml:3: org.wins.deadline: expected a weekday and time like "Wed 15:00", found "Wednesday 3pm"`,
 		"bad_wins_schedule.yaml":         `testdata/bad/bad_wins_schedule.yaml:2: schedules.wins_digest: expected "deadline -24h", "deadline +2h", "deadline" or "off", found "24h after"`,
@@ -77,6 +79,9 @@ func TestBad(t *testing.T) {
 		"remote_write_bad_queue.yaml":    `testdata/bad/remote_write_bad_queue.yaml:3: remote_write.queue_samples: expected a number of samples >= 0, found -1`,
 		"remote_write_bad_interval.yaml": `testdata/bad/remote_write_bad_interval.yaml:3: remote_write.interval: expected a duration of at least 1s, found 10ms`,
 		"retention_bad_runs.yaml":        `testdata/bad/retention_bad_runs.yaml:2: retention.runs: expected an age like 90d or 720h, found "3 months"`,
+		"retention_bad_record.yaml":      `testdata/bad/retention_bad_record.yaml:3: retention.record: expected an age like 400d or 9600h, or "forever", found "10x"`,
+		"retention_short_record.yaml":    `testdata/bad/retention_short_record.yaml:2: retention.record: expected at least 42d (the weekly review reads five weeks back, the monthly roll-up a month a week after it ends), found 7d`,
+		"retention_bad_tsdb.yaml":        `testdata/bad/retention_bad_tsdb.yaml:2: retention.tsdb: expected an age like 90d or 720h, found "forever"`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -44,6 +44,11 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// AtExit runs f when Main ends, after the tests and after the servers
+// started later (TestMain's own clean-up, such as a built binary's
+// directory).
+func AtExit(f func()) { addStopper(f) }
+
 func stopAll() {
 	stopMu.Lock()
 	fs := stoppers

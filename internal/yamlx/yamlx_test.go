@@ -74,8 +74,14 @@ func TestExpandAndLines(t *testing.T) {
 	if err != nil || c.Server.Port != 8080 || c.Server.Listen != "${x}" {
 		t.Fatalf("got %+v %v", c, err)
 	}
+	d2, _ := Decode("g.yaml", []byte("labels:\n  a.b: x\n  a:\n    b: y\nitems:\n  - listen: q\n  -\n    listen: r\n"), &c, Options{})
+	for p, want := range map[string]int{"labels.a.b": 2, "labels.a": 4, "labels.a.b.c": 2, "items[1].listen": 8, "items[1]": 8, "items[7]": 6, "items": 6, "nope": 1} {
+		if got := d2.Line(p); got != want {
+			t.Errorf("line of %s: %d, want %d", p, got, want)
+		}
+	}
 	if doc.Line("server.port") != 2 || doc.Line("server.port.nothing") != 2 {
-		t.Fatalf("lines %v", doc.Lines)
+		t.Fatalf("lines %d %d", doc.Line("server.port"), doc.Line("server.port.nothing"))
 	}
 	_, err = Decode("f.yaml", []byte("server:\n  listen: ${env:NOPE}\n"), &c, Options{Expander: e})
 	if err == nil || err.Error() != "f.yaml:2: environment variable NOPE is not set" {
@@ -89,6 +95,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("&a x: *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c cfg
-		_, _ = Decode("fuzz.yaml", data, &c, Options{Expander: &interp.Expander{KeepVars: true, Env: func(string) (string, bool) { return "", false }}})
+		doc, _ := Decode("fuzz.yaml", data, &c, Options{Expander: &interp.Expander{KeepVars: true, Env: func(string) (string, bool) { return "", false }}})
+		for _, p := range []string{"", "server", "server.listen", "items[0].listen", "items[9", "labels.a.b", "x[0][1].y", "."} {
+			if l := doc.Line(p); l < 0 {
+				t.Fatalf("line of %q: %d", p, l)
+			}
+		}
 	})
 }

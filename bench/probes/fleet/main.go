@@ -17,10 +17,12 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
@@ -231,21 +233,31 @@ func run(addr string, n int, interval, dur, warm time.Duration, conc, shopPID in
 	for i := 0; i < n; i++ {
 		fmt.Fprintf(&b, journey, i, interval, addr)
 	}
-	t0 := time.Now()
-	js, err := probes.Parse("fleet.yaml", b.Bytes())
+	// One file, loaded as the runner loads it (the worst case for parsing:
+	// every journey's YAML nodes at once).
+	dir, err := os.MkdirTemp("", "fleet")
 	if err != nil {
 		log.Fatal(err)
 	}
-	parsed := time.Since(t0)
+	defer os.RemoveAll(dir)
+	file := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
 	b = bytes.Buffer{}
 	reg := prometheus.NewRegistry()
 	m, err := probes.NewMetrics(reg)
 	if err != nil {
 		log.Fatal(err)
 	}
-	s := probes.NewScheduler(probes.SchedulerOptions{Metrics: m, Concurrency: conc})
-	s.Update(js)
-	js = nil
+	s := probes.NewScheduler(probes.SchedulerOptions{Metrics: m, Concurrency: conc,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	t0 := time.Now()
+	if err := s.LoadAndUpdate(file); err != nil {
+		log.Fatal(err)
+	}
+	parsed := time.Since(t0)
+	rssLoaded := status("VmRSS")
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -258,8 +270,8 @@ func run(addr string, n int, interval, dur, warm time.Duration, conc, shopPID in
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
-	fmt.Printf("fleet: %d three-step journeys every %s against http://%s (parsed in %.1f s); load before: %s\n",
-		n, interval, addr, parsed.Seconds(), loadavg())
+	fmt.Printf("fleet: %d three-step journeys every %s against http://%s (loaded in %.1f s, RSS %.1f MiB after loading); load before: %s\n",
+		n, interval, addr, parsed.Seconds(), rssLoaded, loadavg())
 	ctx, cancel := context.WithCancel(context.Background())
 	c0, sc0, start := cpuSeconds(0), cpuSeconds(shopPID), time.Now()
 	s.Start(ctx)
