@@ -11,7 +11,11 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/vigil-dev/vigil/internal/slackfake"
 )
+
+// goodToken is the bot token the Slack stand-in accepts.
+const goodToken = slackfake.Token
 
 type clock struct {
 	mu sync.Mutex
@@ -26,7 +30,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type deliverEnv struct {
-	fake    *fakeSlack
+	fake    *slackfake.Server
 	outbox  *MemOutbox
 	clock   *clock
 	metrics *Metrics
@@ -40,7 +44,8 @@ func newDeliverEnv(t *testing.T, channel string) *deliverEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &deliverEnv{fake: newFakeSlack(t, "C0PAYMENTS"), outbox: &MemOutbox{}, clock: &clock{t: fixtureNow}}
+	env := &deliverEnv{fake: slackfake.New(t, "C0PAYMENTS"), outbox: &MemOutbox{}, clock: &clock{t: fixtureNow}}
+	env.fake.SetClock(env.clock.now)
 	env.metrics, _ = NewMetrics(prometheus.NewRegistry())
 	e, added, err := env.outbox.Enqueue(context.Background(), OutboxEntry{Team: "payments", Period: w.Week, Kind: KindWeekly,
 		Channel: channel, Payload: payload, CreatedAt: env.clock.now()})
@@ -52,7 +57,7 @@ func newDeliverEnv(t *testing.T, channel string) *deliverEnv {
 }
 
 func (env *deliverEnv) deliverer(token string) *Deliverer {
-	return &Deliverer{Outbox: env.outbox, Slack: NewSlackClient(token, env.fake.url()), Now: env.clock.now, Metrics: env.metrics, MaxAttempts: 3}
+	return &Deliverer{Outbox: env.outbox, Slack: NewSlackClient(token, env.fake.URL()), Now: env.clock.now, Metrics: env.metrics, MaxAttempts: 3}
 }
 
 func (env *deliverEnv) get(t *testing.T) OutboxEntry {
@@ -71,14 +76,14 @@ func (env *deliverEnv) checkDelivered(t *testing.T) {
 	if e.State != StateDelivered {
 		t.Fatalf("state %s (%s)", e.State, e.LastError)
 	}
-	top := env.fake.topLevel("C0PAYMENTS")
+	top := env.fake.TopLevel("C0PAYMENTS")
 	if len(top) != 1 {
 		t.Fatalf("%d summaries posted, want exactly 1", len(top))
 	}
 	if !strings.Contains(string(top[0].Metadata), `"outbox_id":"1"`) {
 		t.Fatalf("summary metadata: %s", top[0].Metadata)
 	}
-	thread := env.fake.thread(top[0].TS)
+	thread := env.fake.Thread(top[0].TS)
 	sections, files := 0, 0
 	seen := map[string]bool{}
 	for _, m := range thread {
@@ -112,12 +117,12 @@ func TestDeliver(t *testing.T) {
 		t.Fatal(n, err)
 	}
 	env.checkDelivered(t)
-	posts, uploads := env.fake.counts()
+	posts, uploads := env.fake.Counts()
 	// Nothing is due any more: a second run posts nothing.
 	if n, err := d.RunOnce(context.Background()); n != 0 || err != nil {
 		t.Fatal(n, err)
 	}
-	if p, u := env.fake.counts(); p != posts || u != uploads {
+	if p, u := env.fake.Counts(); p != posts || u != uploads {
 		t.Fatal("a delivered entry was posted again")
 	}
 	// Enqueueing the same team, period and kind again is a no-op.
@@ -131,7 +136,7 @@ func TestDeliver(t *testing.T) {
 
 func TestDeliverRateLimited(t *testing.T) {
 	env := newDeliverEnv(t, "C0PAYMENTS")
-	env.fake.rateLimit = 1
+	env.fake.RateLimit(1)
 	d := env.deliverer(goodToken)
 	if n, err := d.RunOnce(context.Background()); n != 0 || err != nil {
 		t.Fatal(n, err)
@@ -221,7 +226,7 @@ func TestDeliverUnfixable(t *testing.T) {
 // re-post, until the attempts run out.
 func TestDeliverRetriesThenFails(t *testing.T) {
 	env := newDeliverEnv(t, "C0PAYMENTS")
-	env.fake.failPosts = 100
+	env.fake.FailPosts(100)
 	d := env.deliverer(goodToken)
 	d.Backoff = func(n int) time.Duration { return time.Duration(n) * time.Minute }
 	for i := 1; i <= 3; i++ {
@@ -245,7 +250,7 @@ func TestDeliverRetriesThenFails(t *testing.T) {
 		t.Fatalf("failures %v", got)
 	}
 	// Slack recovers; an operator requeues it.
-	env.fake.failPosts = 0
+	env.fake.FailPosts(0)
 	env.outbox.Requeue(context.Background(), env.entry.ID, env.clock.now())
 	if n, _ := d.RunOnce(context.Background()); n != 1 {
 		t.Fatal("not delivered after requeue")

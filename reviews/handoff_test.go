@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-dev/vigil/internal/slackfake"
 	"github.com/vigil-dev/vigil/oncall"
 )
 
@@ -40,7 +41,7 @@ type handoffEnv struct {
 	h      *Handoffs
 	outbox *MemOutbox
 	meta   *memMeta
-	fake   *fakeSlack
+	fake   *slackfake.Server
 	clock  *clock
 	logs   *bytes.Buffer
 }
@@ -51,7 +52,8 @@ type handoffEnv struct {
 func newHandoffEnv(t *testing.T) *handoffEnv {
 	t.Helper()
 	src, dir := fixture(t)
-	env := &handoffEnv{outbox: &MemOutbox{}, meta: &memMeta{}, fake: newFakeSlack(t), clock: &clock{t: fixtureNow}, logs: &bytes.Buffer{}}
+	env := &handoffEnv{outbox: &MemOutbox{}, meta: &memMeta{}, fake: slackfake.New(t), clock: &clock{t: fixtureNow}, logs: &bytes.Buffer{}}
+	env.fake.SetClock(env.clock.now)
 	env.h = &Handoffs{Source: src, Dir: dir, Outbox: env.outbox, Meta: env.meta,
 		SlackIDs: map[string]string{"alice@example.com": "UALICE", "bob@example.com": "UBOB", "carol@example.com": "UCAROL"},
 		Log:      slog.New(slog.NewTextHandler(env.logs, nil))}
@@ -63,7 +65,7 @@ func (env *handoffEnv) setLast(t time.Time) {
 }
 
 func (env *handoffEnv) deliverer() *Deliverer {
-	return &Deliverer{Outbox: env.outbox, Slack: NewSlackClient(goodToken, env.fake.url()), Now: env.clock.now, MaxAttempts: 3}
+	return &Deliverer{Outbox: env.outbox, Slack: NewSlackClient(goodToken, env.fake.URL()), Now: env.clock.now, MaxAttempts: 3}
 }
 
 func entriesOf(t *testing.T, o *MemOutbox, kind string) []OutboxEntry {
@@ -124,7 +126,7 @@ func TestHandoffOneDMPerEndedShift(t *testing.T) {
 	if n, err := d.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatal(n, err, env.get(t, e.ID).LastError)
 	}
-	dm := env.fake.topLevel("DUALICE")
+	dm := env.fake.TopLevel("DUALICE")
 	if len(dm) != 1 {
 		t.Fatalf("%d direct messages, want 1", len(dm))
 	}
@@ -144,16 +146,16 @@ func TestHandoffOneDMPerEndedShift(t *testing.T) {
 	if !strings.Contains(blocks, `\u0026lt;!channel\u0026gt;`) {
 		t.Errorf("hostile title missing, escaped:\n%s", blocks)
 	}
-	if th := env.fake.thread(dm[0].TS); len(th) != 1 || len(th[0].Files) != 1 || !strings.HasPrefix(th[0].Files[0].Name, "vigil-review-draft-payments-2026-W47") {
+	if th := env.fake.Thread(dm[0].TS); len(th) != 1 || len(th[0].Files) != 1 || !strings.HasPrefix(th[0].Files[0].Name, "vigil-review-draft-payments-2026-W47") {
 		t.Fatalf("draft review not attached in the thread: %+v", th)
 	}
-	if env.fake.channels["DUCAROL"] != nil {
+	if len(env.fake.TopLevel("DUCAROL")) != 0 {
 		t.Fatal("a level-2 shift was handed off")
 	}
 
 	// Later checks, and a check that starts over from an earlier time (a
 	// second replica, a restored meta), send nothing twice.
-	posts, uploads := env.fake.counts()
+	posts, uploads := env.fake.Counts()
 	if n, err := env.h.Check(ctx, now.Add(5*time.Minute)); n != 0 || err != nil {
 		t.Fatal(n, err)
 	}
@@ -164,7 +166,7 @@ func TestHandoffOneDMPerEndedShift(t *testing.T) {
 	if n, err := d.RunOnce(ctx); n != 0 || err != nil {
 		t.Fatal(n, err)
 	}
-	if p, u := env.fake.counts(); p != posts || u != uploads || len(entriesOf(t, env.outbox, KindHandoff)) != 1 {
+	if p, u := env.fake.Counts(); p != posts || u != uploads || len(entriesOf(t, env.outbox, KindHandoff)) != 1 {
 		t.Fatalf("sent again: posts %d→%d, uploads %d→%d", posts, p, uploads, u)
 	}
 }
@@ -221,7 +223,7 @@ func TestHandoffCrashAfterPostIsReconciled(t *testing.T) {
 	if n, err := d.RunOnce(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
-	if dm := env.fake.topLevel("DUALICE"); len(dm) != 1 {
+	if dm := env.fake.TopLevel("DUALICE"); len(dm) != 1 {
 		t.Fatalf("%d direct messages after a crash, want 1", len(dm))
 	}
 }

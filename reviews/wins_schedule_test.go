@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-dev/vigil/internal/slackfake"
 )
 
 // The reminder fires 24 hours before each deadline and the digest a day
@@ -56,11 +58,12 @@ func TestWinsRhythm(t *testing.T) {
 		t.Fatal(jobs)
 	}
 	out := &MemOutbox{}
-	fake := newFakeSlack(t, "C0PAYMENTS", "C0SEARCH", "C0WAREHOUSE", "C0TOOLS", "C0INFRA", "C0DATA", "C0PLATFORM")
+	fake := slackfake.New(t, "C0PAYMENTS", "C0SEARCH", "C0WAREHOUSE", "C0TOOLS", "C0INFRA", "C0DATA", "C0PLATFORM")
 	clk := &clock{t: time.Date(2026, 3, 17, 15, 0, 0, 0, org.Calendar.Location)}
+	fake.SetClock(clk.now)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	s := &Scheduler{Outbox: out, Jobs: jobs, Since: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), Now: clk.now, Log: quiet,
-		Deliverer: &Deliverer{Outbox: out, Slack: NewSlackClient(goodToken, fake.url()), Now: clk.now, Log: quiet}}
+		Deliverer: &Deliverer{Outbox: out, Slack: NewSlackClient(goodToken, fake.URL()), Now: clk.now, Log: quiet}}
 	// The reminder: search has a win and no challenge, tools nothing.
 	if n, err := s.CatchUp(ctx); err != nil || n != 1 {
 		t.Fatal(n, err)
@@ -82,11 +85,11 @@ func TestWinsRhythm(t *testing.T) {
 	if n, err := s.Deliverer.RunOnce(ctx); err != nil || n != 2 {
 		t.Fatal(n, err)
 	}
-	msgs := fake.topLevel("C0SEARCH")
+	msgs := fake.TopLevel("C0SEARCH")
 	if len(msgs) != 1 || !strings.Contains(string(mustJSON(msgs[0])), "has 1 win and no challenge for 2026-P05") {
 		t.Fatalf("search reminder %+v", msgs)
 	}
-	if _, uploads := fake.counts(); uploads != 0 {
+	if _, uploads := fake.Counts(); uploads != 0 {
 		t.Fatalf("a reminder uploaded %d files", uploads)
 	}
 	// The digests, a day after the deadline.
@@ -109,11 +112,11 @@ func TestWinsRhythm(t *testing.T) {
 	if n, err := s.Deliverer.RunOnce(ctx); err != nil || n != 3 {
 		t.Fatal(n, err)
 	}
-	top := fake.topLevel("C0PLATFORM")
+	top := fake.TopLevel("C0PLATFORM")
 	if len(top) != 1 {
 		t.Fatalf("%d org digests posted", len(top))
 	}
-	th := fake.thread(top[0].TS)
+	th := fake.Thread(top[0].TS)
 	if len(th) != 1 || len(th[0].Files) != 1 || th[0].Files[0].Name != "vigil-wins-org-platform-2026-P05-o5.html" {
 		t.Fatalf("org digest thread %+v", th)
 	}

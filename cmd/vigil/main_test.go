@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-dev/vigil/internal/testenv"
 )
 
 var vigilBin string
@@ -30,9 +33,8 @@ func TestMain(m *testing.M) {
 		os.Stderr.Write(out)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.AtExit(func() { os.RemoveAll(dir) })
+	testenv.Main(m) // and stops the PostgreSQL server a test may have started
 }
 
 type result struct {
@@ -99,52 +101,94 @@ func TestConfigCheck(t *testing.T) {
 // re, handing back the first submatch.
 func startBin(t *testing.T, re *regexp.Regexp, args ...string) (*exec.Cmd, string) {
 	t.Helper()
+	p := launch(t, nil, args...)
+	return p.cmd, p.waitLine(t, re, 120*time.Second) // the demo writes 30 days of history first
+}
+
+// binProc is a running binary and what it has said so far.
+type binProc struct {
+	cmd  *exec.Cmd
+	name string
+
+	mu  sync.Mutex
+	out []string
+}
+
+// launch starts the binary with env added to the test's environment and
+// keeps its output; if the test fails, its last lines are logged. It is
+// killed when the test ends.
+func launch(t *testing.T, env []string, args ...string) *binProc {
+	t.Helper()
 	cmd := exec.Command(vigilBin, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Keep the output, so a test that fails shows what the binary said.
-	var mu sync.Mutex
-	var out []string
+	p := &binProc{cmd: cmd, name: fmt.Sprint(args)}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		pw.Close()
 		if t.Failed() {
-			mu.Lock()
-			defer mu.Unlock()
+			out := p.lines()
 			if len(out) > 60 {
 				out = out[len(out)-60:]
 			}
-			t.Logf("%v output (last lines):\n%s", args, strings.Join(out, "\n"))
+			t.Logf("%s output (last lines):\n%s", p.name, strings.Join(out, "\n"))
 		}
 	})
-	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		sent := false
 		for sc.Scan() {
-			line := sc.Text()
-			if !strings.Contains(line, "Found healthy block") {
-				mu.Lock()
-				out = append(out, line)
-				mu.Unlock()
-			}
-			if m := re.FindStringSubmatch(line); m != nil && !sent {
-				found <- m[1]
-				sent = true
+			if line := sc.Text(); !strings.Contains(line, "Found healthy block") {
+				p.mu.Lock()
+				p.out = append(p.out, line)
+				p.mu.Unlock()
 			}
 		}
 	}()
-	select {
-	case m := <-found:
-		return cmd, m
-	case <-time.After(120 * time.Second): // the demo writes 30 days of history first
-		t.Fatalf("%v: no line matching %s", args, re)
+	return p
+}
+
+// lines is the output so far.
+func (p *binProc) lines() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.out...)
+}
+
+// match returns the first submatch of the first line so far matching re.
+func (p *binProc) match(re *regexp.Regexp) (string, bool) {
+	for _, line := range p.lines() {
+		if m := re.FindStringSubmatch(line); m != nil {
+			if len(m) > 1 {
+				return m[1], true
+			}
+			return m[0], true
+		}
 	}
-	return nil, ""
+	return "", false
+}
+
+// waitLine waits up to d for a line matching re and returns its first
+// submatch (the whole match when re has no group).
+func (p *binProc) waitLine(t *testing.T, re *regexp.Regexp, d time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if m, ok := p.match(re); ok {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no line matching %s in %s", p.name, re, d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func TestServeStopsOnTERM(t *testing.T) {

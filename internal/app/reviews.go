@@ -395,8 +395,15 @@ func startReviews(ctx context.Context, srv *server.Server, st *store.Store, cfg 
 	} else if err := st.SetMeta(ctx, scheduleKey, since.UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
+	every, lease := cfg.Schedules.Delivery.Interval, cfg.Schedules.Delivery.Lease
+	if every <= 0 {
+		every = config.DefaultDeliveryInterval
+	}
+	if lease <= 0 {
+		lease = config.DefaultDeliveryLease
+	}
 	sched := &reviews.Scheduler{Source: src, Dir: src.Dir, Outbox: st, Jobs: jobs, Since: since, Log: log, Lock: st.WithAdvisoryLock,
-		Deliverer: &reviews.Deliverer{Outbox: st, Slack: reviews.NewSlackClient(cfg.Slack.Token, cfg.Slack.APIURL), Log: log, Metrics: metrics}}
-	go sched.Run(ctx, 30*time.Second)
+		Deliverer: &reviews.Deliverer{Outbox: st, Slack: reviews.NewSlackClient(cfg.Slack.Token, cfg.Slack.APIURL), Log: log, Metrics: metrics, Lease: lease}}
+	go sched.Run(ctx, every)
 	return nil
 }
