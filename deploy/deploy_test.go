@@ -70,7 +70,7 @@ func get(v any, path string) any {
 func list(v any) []any { l, _ := v.([]any); return l }
 
 func secretEnv(t *testing.T) {
-	for _, k := range []string{"VIGIL_PG_DSN", "VIGIL_RUNNER_TOKEN", "VIGIL_REMOTE_WRITE_TOKEN"} {
+	for _, k := range []string{"VIGIL_PG_DSN", "VIGIL_RUNNER_TOKEN", "VIGIL_REMOTE_WRITE_TOKEN", "POD_NAME"} {
 		t.Setenv(k, "postgres://test@db/vigil")
 	}
 }
@@ -280,8 +280,8 @@ func checkDeployment(t *testing.T, f, name string, d map[string]any) {
 			if get(e, "value") != nil {
 				t.Errorf("%s: env %v has a literal value; use secretKeyRef", name, get(e, "name"))
 			}
-			if get(e, "valueFrom.secretKeyRef.name") != "vigil-secrets" {
-				t.Errorf("%s: env %v not from the vigil-secrets Secret", name, get(e, "name"))
+			if get(e, "valueFrom.secretKeyRef.name") != "vigil-secrets" && get(e, "valueFrom.fieldRef") == nil {
+				t.Errorf("%s: env %v not from the vigil-secrets Secret or the pod's own fields", name, get(e, "name"))
 			}
 		}
 	}

@@ -508,10 +508,16 @@ func checkChartDeployment(t *testing.T, ch *chart, name string, d map[string]any
 		if cfg.Storage.DSN != "" || cfg.Storage.Driver == "postgres" || cfg.Runner.ServerURL == "" || cfg.RemoteWrite.URL == "" {
 			t.Errorf("%s: a runner needs server_url and remote_write, and no database: %+v", name, cfg.Storage)
 		}
+		podName := false
 		for _, e := range list(get(c, "env")) {
 			if get(e, "name") == "VIGIL_PG_DSN" {
 				t.Errorf("%s: runner given database credentials", name)
 			}
+			podName = podName || (get(e, "name") == "POD_NAME" && get(e, "valueFrom.fieldRef.fieldPath") == "metadata.name")
+		}
+		// Replicas of a region write series of their own.
+		if cfg.ExternalLabels["replica"] != "postgres://test@db/vigil" || !podName {
+			t.Errorf("%s: external_labels %v and POD_NAME from metadata.name (%v): replicas would write the same series", name, cfg.ExternalLabels, podName)
 		}
 		checkServerURL(t, ch, name, cfg.Runner.ServerURL)
 		if _, ok := ann["checksum/journeys"]; !ok {

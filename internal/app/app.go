@@ -90,7 +90,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	})
 	// Probe metrics carry the region as an external label, added here at
 	// export rather than as a label of every series.
-	probeReg := prometheus.WrapRegistererWith(prometheus.Labels{"region": cfg.Region}, srv.Registry)
+	probeReg := prometheus.WrapRegistererWith(cfg.Labels(), srv.Registry)
 	pm, err := probes.NewMetrics(probeReg)
 	if err != nil {
 		return err

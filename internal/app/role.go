@@ -62,7 +62,7 @@ func startRemoteWrite(ctx context.Context, cfg *config.Config, g prometheus.Gath
 	}
 	w, err := remotewrite.New(remotewrite.Options{
 		URL: cfg.RemoteWrite.URL, BearerToken: cfg.RemoteWrite.BearerToken, Timeout: cfg.RemoteWrite.Timeout,
-		ExternalLabels: map[string]string{"region": cfg.Region},
+		ExternalLabels: cfg.Labels(),
 		Gatherer:       g, Registerer: reg, QueueSamples: cfg.RemoteWrite.QueueSamples,
 		Interval:  every,
 		QueueFile: filepath.Join(cfg.DataDir, remoteWriteQueueFile), Logger: log.With("component", "remote_write"),
@@ -83,7 +83,7 @@ func runRunner(ctx context.Context, opts Options) error {
 		return errors.New("role runner: runner.server_url: expected the URL of the vigil server that keeps run history, found none")
 	}
 	srv := server.New(server.Options{Listen: cfg.Server.Listen, Logger: log, ShutdownTimeout: cfg.Server.ShutdownTimeout})
-	probeReg := prometheus.WrapRegistererWith(prometheus.Labels{"region": cfg.Region}, srv.Registry)
+	probeReg := prometheus.WrapRegistererWith(cfg.Labels(), srv.Registry)
 	pm, err := probes.NewMetrics(probeReg)
 	if err != nil {
 		return err

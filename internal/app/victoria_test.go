@@ -76,6 +76,7 @@ func TestRunnerToVictoriaMetrics(t *testing.T) {
 `)
 	c := config.Default()
 	c.Region = "eu"
+	c.ExternalLabels = map[string]string{"replica": "eu-1"}
 	c.DataDir = filepath.Join(dir, "runner-eu")
 	c.Journeys = []string{journeys}
 	c.Runner = config.Runner{ServerURL: history.URL, Token: runnerToken}
@@ -111,8 +112,10 @@ func TestRunnerToVictoriaMetrics(t *testing.T) {
 		}
 		return results["success"] && results["failure"] && len(up) == 1
 	})
-	// Nothing arrives without the region, and no other region appears.
-	for _, expr := range []string{`vigil_probe_runs_total{region!="eu"}`, `probe_success{region!="eu"}`} {
+	// Nothing arrives without the region and the external labels, and no
+	// other region appears.
+	for _, expr := range []string{`vigil_probe_runs_total{region!="eu"}`, `probe_success{region!="eu"}`,
+		`{__name__=~"vigil_.*|probe_.*",replica!="eu-1"}`} {
 		if got := query(expr); len(got) != 0 {
 			t.Fatalf("%s: %v", expr, got)
 		}

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,23 +23,27 @@ import (
 // Config is the whole of vigil.yaml. Later capabilities fill in their own
 // sections; the top level is owned here.
 type Config struct {
-	Server     Server     `yaml:"server"`
-	DataDir    string     `yaml:"data_dir"`
-	Storage    Storage    `yaml:"storage"`
-	Region     string     `yaml:"region"`
-	Journeys   []string   `yaml:"journeys"`
-	SLOs       []string   `yaml:"slos"`
-	Prometheus Prometheus `yaml:"prometheus"`
-	People     []Person   `yaml:"people"`
-	Teams      []Team     `yaml:"teams"`
-	Services   []Service  `yaml:"services"`
-	Sources    Sources    `yaml:"sources"`
-	Support    Support    `yaml:"support"`
-	Changes    Changes    `yaml:"changes"`
-	Slack      Slack      `yaml:"slack"`
-	Org        Org        `yaml:"org"`
-	Schedules  Schedules  `yaml:"schedules"`
-	Log        Log        `yaml:"log"`
+	Server  Server  `yaml:"server"`
+	DataDir string  `yaml:"data_dir"`
+	Storage Storage `yaml:"storage"`
+	Region  string  `yaml:"region"`
+	// ExternalLabels are added, beside region, to every probe series and
+	// to everything remote-written: replica: ${env:POD_NAME} keeps two
+	// runners of one region from writing the same series.
+	ExternalLabels map[string]string `yaml:"external_labels"`
+	Journeys       []string          `yaml:"journeys"`
+	SLOs           []string          `yaml:"slos"`
+	Prometheus     Prometheus        `yaml:"prometheus"`
+	People         []Person          `yaml:"people"`
+	Teams          []Team            `yaml:"teams"`
+	Services       []Service         `yaml:"services"`
+	Sources        Sources           `yaml:"sources"`
+	Support        Support           `yaml:"support"`
+	Changes        Changes           `yaml:"changes"`
+	Slack          Slack             `yaml:"slack"`
+	Org            Org               `yaml:"org"`
+	Schedules      Schedules         `yaml:"schedules"`
+	Log            Log               `yaml:"log"`
 	// Runner is where a runner (serve --role runner) sends run history.
 	Runner Runner `yaml:"runner"`
 	// RemoteWrite sends vigil's own metrics to a Prometheus remote-write
@@ -564,8 +570,35 @@ func (c *Config) validate(doc *yamlx.Doc) {
 	c.validateDeploy(doc)
 }
 
-// validateDeploy checks runner, remote_write and retention.
+// ReservedLabels are label names external_labels may not set: region has
+// its own key, the others are the probe metrics' own labels.
+var ReservedLabels = []string{"region", "journey", "step", "result", "reason", "le"}
+
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// Labels returns region and external_labels: the labels every probe series
+// and every remote-written series carries.
+func (c *Config) Labels() map[string]string {
+	out := map[string]string{"region": c.Region}
+	for k, v := range c.ExternalLabels {
+		out[k] = v
+	}
+	return out
+}
+
+// validateDeploy checks external_labels, runner, remote_write and retention.
 func (c *Config) validateDeploy(doc *yamlx.Doc) {
+	for _, k := range sortedKeys(c.ExternalLabels) {
+		p := "external_labels." + k
+		switch {
+		case !labelNameRE.MatchString(k) || strings.HasPrefix(k, "__"):
+			doc.Errorf(p, "external_labels: expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __), found %q", k)
+		case slices.Contains(ReservedLabels, k):
+			doc.Errorf(p, "external_labels: %q is reserved (region has its own key; %s are the probe metrics' labels)", k, strings.Join(ReservedLabels[1:], ", "))
+		case c.ExternalLabels[k] == "":
+			doc.Errorf(p, "external_labels.%s: expected a value, found none", k)
+		}
+	}
 	if c.Runner.ServerURL != "" && !httpURL(c.Runner.ServerURL) {
 		doc.Errorf("runner.server_url", "runner.server_url: expected an http(s) URL like https://vigil.example.com, found %q", c.Runner.ServerURL)
 	}
@@ -637,7 +670,7 @@ func suggestFrom(email string, people []Person) string {
 	return ""
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

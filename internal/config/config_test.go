@@ -82,6 +82,8 @@ func TestBad(t *testing.T) {
 		"retention_bad_record.yaml":      `testdata/bad/retention_bad_record.yaml:3: retention.record: expected an age like 400d or 9600h, or "forever", found "10x"`,
 		"retention_short_record.yaml":    `testdata/bad/retention_short_record.yaml:2: retention.record: expected at least 42d (the weekly review reads five weeks back, the monthly roll-up a month a week after it ends), found 7d`,
 		"retention_bad_tsdb.yaml":        `testdata/bad/retention_bad_tsdb.yaml:2: retention.tsdb: expected an age like 90d or 720h, found "forever"`,
+		"external_labels_reserved.yaml":  `testdata/bad/external_labels_reserved.yaml:4: external_labels: "journey" is reserved (region has its own key; journey, step, result, reason, le are the probe metrics' labels)`,
+		"external_labels_bad_name.yaml":  `testdata/bad/external_labels_bad_name.yaml:3: external_labels: expected a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __), found "bad-name"`,
 	}
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
 	if len(files) != len(want) {

@@ -105,6 +105,7 @@ them (maps merge; lists and scalars replace).
 {{- $cfg := dict
   "data_dir" "/data"
   "region" .region.name
+  "external_labels" (dict "replica" "${env:POD_NAME}")
   "server" (dict "listen" "0.0.0.0:8080")
   "journeys" (list "/etc/vigil/journeys/*.yaml")
   "runner" (dict "server_url" (include "vigil.serverURL" $root) "token" "${env:VIGIL_RUNNER_TOKEN}")
