@@ -75,6 +75,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
+	if v := st.SchemaAhead(); v > 0 {
+		log.Warn("the database schema is newer than this vigil; its newer migrations only add, so it runs beside the newer replicas: upgrade it",
+			"database_schema", v, "vigil_schema", store.LatestSchemaVersion())
+	}
 	defer func() {
 		if cerr := st.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("close store: %w", cerr)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,14 @@ import (
 // engines, or as NNNN_name.sqlite.sql plus NNNN_name.postgres.sql when they
 // differ. Versions start at 1 and have no gaps; a migration, once released,
 // is never edited: a change is a new version.
+//
+// Rolling upgrades: a migration whose text holds the line "-- vigil:
+// additive" only adds (a table, a column with a default or NULL, an index),
+// so a vigil that does not know it still works on the database; the flag is
+// recorded in schema_migrations, and an older vigil (from schema 6 on) opens
+// a newer database when every migration it does not know is additive. A
+// drop or rename waits until every replica runs a version that no longer
+// uses the old shape, and is not marked additive.
 //
 //go:embed migrations/*.sql
 var embeddedMigrations embed.FS
@@ -46,10 +55,18 @@ func (e *SchemaTooNewError) Error() string {
 }
 
 type migration struct {
-	version int
-	name    string // file name, for errors
-	sql     string
+	version  int
+	name     string // file name, for errors
+	sql      string
+	additive bool // holds "-- vigil: additive"
 }
+
+// additiveMark marks a migration older vigils can run beside.
+var additiveMark = regexp.MustCompile(`(?m)^--\s*vigil:\s*additive\s*$`)
+
+// additiveSince is the first schema version whose schema_migrations has
+// the additive column.
+const additiveSince = 6
 
 var dialects = []string{DriverSQLite, DriverPostgres}
 
@@ -129,7 +146,15 @@ func loadMigrations(fsys fs.FS, dialect string) ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("migrations: %w", err)
 		}
-		out = append(out, migration{version: v, name: name, sql: string(text)})
+		additive := additiveMark.Match(text)
+		for _, d := range dialects { // a pair must agree on what it does
+			if other := f.specific[d]; other != "" && other != name {
+				if b, err := fs.ReadFile(fsys, path.Clean(other)); err == nil && additiveMark.Match(b) != additive {
+					return nil, fmt.Errorf("migrations: %s and %s disagree on \"-- vigil: additive\"", name, other)
+				}
+			}
+		}
+		out = append(out, migration{version: v, name: name, sql: string(text), additive: additive})
 	}
 	return out, nil
 }
@@ -166,7 +191,15 @@ func (s *Store) migrate(ctx context.Context, migs []migration) error {
 		return fmt.Errorf("migrate: read schema version: %w", err)
 	}
 	if int(cur.Int64) > latest {
-		return &SchemaTooNewError{Database: int(cur.Int64), Binary: latest}
+		// A newer vigil migrated it. Run on beside it only if everything
+		// this vigil does not know only adds.
+		var breaking int
+		err := tx.QueryRowContext(ctx, s.Rebind("SELECT COUNT(*) FROM schema_migrations WHERE version > ? AND NOT additive"), latest).Scan(&breaking)
+		if latest < additiveSince || err != nil || breaking > 0 {
+			return &SchemaTooNewError{Database: int(cur.Int64), Binary: latest}
+		}
+		s.schemaAhead = int(cur.Int64)
+		return nil
 	}
 	if int(cur.Int64) == latest {
 		return nil // nothing to do; the rollback leaves everything as it was
@@ -181,6 +214,11 @@ func (s *Store) migrate(ctx context.Context, migs []migration) error {
 		}
 		if _, err := tx.ExecContext(ctx, s.Rebind("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), m.version, now); err != nil {
 			return fmt.Errorf("migrate: record %s: %w", m.name, err)
+		}
+		if m.additive && m.version >= additiveSince {
+			if _, err := tx.ExecContext(ctx, s.Rebind("UPDATE schema_migrations SET additive = TRUE WHERE version = ?"), m.version); err != nil {
+				return fmt.Errorf("migrate: record %s: %w", m.name, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -197,6 +235,11 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	}
 	return int(v.Int64), nil
 }
+
+// SchemaAhead returns the database's schema version when a newer vigil
+// migrated it further than this one knows (with additive migrations only:
+// this vigil runs beside it), else 0.
+func (s *Store) SchemaAhead() int { return s.schemaAhead }
 
 // LatestSchemaVersion returns the newest schema version this binary knows.
 func LatestSchemaVersion() int {

@@ -48,8 +48,9 @@ type Config struct {
 // Store is an open database with vigil's schema applied. It is safe for
 // concurrent use.
 type Store struct {
-	db     *sql.DB
-	driver string
+	db          *sql.DB
+	driver      string
+	schemaAhead int // see SchemaAhead
 }
 
 // DataDirError says the data directory cannot be used: missing and not

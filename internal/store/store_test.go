@@ -158,6 +158,55 @@ func TestReopenIsNoop(t *testing.T) {
 	})
 }
 
+// A rolling upgrade: a newer vigil adds a table (marked additive) while an
+// older replica keeps running; the older one opens the newer database,
+// works on it and changes nothing of the schema. The same migration
+// unmarked is refused (TestUpgradeThenNewerSchemaRefused).
+func TestOlderVigilBesideAdditiveMigration(t *testing.T) {
+	eachDriver(t, func(t *testing.T, cfg Config) {
+		ctx := context.Background()
+		next := LatestSchemaVersion() + 1
+		newer := withExtra(t, map[string]string{
+			pad4(next) + "_extra.sql": "-- vigil: additive\nCREATE TABLE extra (x INTEGER);\nALTER TABLE probe_runs ADD COLUMN note TEXT;\n",
+		})
+		s, err := open(ctx, cfg, newer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := applied(t, s)
+		s.Close()
+
+		s, err = Open(ctx, cfg)
+		if err != nil {
+			t.Fatalf("older vigil beside an additive migration: %v", err)
+		}
+		defer s.Close()
+		if s.SchemaAhead() != next {
+			t.Errorf("SchemaAhead() = %d, want %d", s.SchemaAhead(), next)
+		}
+		at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		if err := s.RecordRun(ctx, RunRecord{Journey: "j", Region: "eu", Started: at, Duration: time.Second, Success: true}); err != nil {
+			t.Fatalf("older vigil writing: %v", err)
+		}
+		if runs, err := s.RecentRuns(ctx, "j", 10); err != nil || len(runs) != 1 {
+			t.Fatalf("older vigil reading: %v %v", runs, err)
+		}
+		if after := applied(t, s); len(after) != len(before) {
+			t.Errorf("schema_migrations changed: %v -> %v", before, after)
+		}
+	})
+}
+
+func TestMigrationPairsAgreeOnAdditive(t *testing.T) {
+	fsys := withExtra(t, map[string]string{
+		pad4(LatestSchemaVersion()+1) + "_x.sqlite.sql":   "-- vigil: additive\nCREATE TABLE x (a INTEGER);\n",
+		pad4(LatestSchemaVersion()+1) + "_x.postgres.sql": "CREATE TABLE x (a INTEGER);\n",
+	})
+	if _, err := loadMigrations(fsys, DriverSQLite); err == nil || !strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestUpgradeThenNewerSchemaRefused(t *testing.T) {
 	eachDriver(t, func(t *testing.T, cfg Config) {
 		ctx := context.Background()
