@@ -69,9 +69,10 @@ func self() *dashboard.DashboardBuilder {
 		WithPanel(ts("Review outbox", "Outbox entries by state, and the age of the oldest entry due and not delivered: a stuck delivery shows as a growing age.").
 			WithTarget(rangeQ("A", "sum by ("+reviews.LabelState+") ("+reviews.MetricOutboxEntries+")", "{{"+reviews.LabelState+"}}")).
 			WithTarget(rangeQ("B", "max("+reviews.MetricOutboxOldestDue+")", "oldest due (s)"))).
-		WithPanel(ts("Review deliveries", "Reviews delivered to Slack, and deliveries that failed, by error.").
+		WithPanel(ts("Review deliveries", "Reviews delivered to Slack, deliveries that failed, by error, and attempts stopped because another replica took their entry over (a slow replica; nothing was posted twice).").
 			WithTarget(rangeQ("A", "sum("+incr(reviews.MetricDeliveries, rateInterval)+")", "delivered")).
-			WithTarget(rangeQ("B", "sum by ("+reviews.LabelError+") ("+incr(reviews.MetricDeliveryFailures, rateInterval)+")", "failed: {{"+reviews.LabelError+"}}")))
+			WithTarget(rangeQ("B", "sum by ("+reviews.LabelError+") ("+incr(reviews.MetricDeliveryFailures, rateInterval)+")", "failed: {{"+reviews.LabelError+"}}")).
+			WithTarget(rangeQ("C", "sum("+incr(reviews.MetricClaimsLost, rateInterval)+")", "claims lost")))
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

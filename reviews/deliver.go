@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -24,9 +25,22 @@ type SlackAPI interface {
 	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
 }
 
-// NewSlackClient returns a Slack client; apiURL "" is Slack's own.
+// SlackHTTPTimeout bounds each HTTP request of a client NewSlackClient
+// makes (slack-go's own client has no timeout, so a connection that hangs
+// would hold a delivery forever). Slack's Web API answers in well under a
+// second; 30 s is ample for it and for the report file's upload, and a
+// tenth of the default 5 min delivery lease, so a call started while the
+// lease has its margin left (leaseMargin, 1 min of a 5 min lease) ends
+// before the lease does. For shorter leases (schedules.delivery.lease goes
+// down to 5 s) the Deliverer also cuts every call off at its lease's end
+// less the margin, so no Slack call outlives the claim it is made for,
+// whatever the lease.
+const SlackHTTPTimeout = 30 * time.Second
+
+// NewSlackClient returns a Slack client whose requests time out after
+// SlackHTTPTimeout; apiURL "" is Slack's own.
 func NewSlackClient(token, apiURL string) *slack.Client {
-	var opts []slack.Option
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: SlackHTTPTimeout})}
 	if apiURL != "" {
 		if !strings.HasSuffix(apiURL, "/") {
 			apiURL += "/"
@@ -56,6 +70,9 @@ var unfixable = map[string]bool{
 type Metrics struct {
 	Failures   *prometheus.CounterVec
 	Deliveries prometheus.Counter
+	// ClaimsLost counts attempts stopped because another deliverer took
+	// their entry over (ErrClaimLost).
+	ClaimsLost prometheus.Counter
 }
 
 // NewMetrics registers the delivery metrics on reg.
@@ -69,8 +86,12 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: MetricDeliveries,
 			Help: "Reviews delivered to Slack.",
 		}),
+		ClaimsLost: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: MetricClaimsLost,
+			Help: "Review delivery attempts stopped because their claim was lost: the lease ran out and another deliverer took the entry over.",
+		}),
 	}
-	for _, c := range []prometheus.Collector{m.Failures, m.Deliveries} {
+	for _, c := range []prometheus.Collector{m.Failures, m.Deliveries, m.ClaimsLost} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -83,6 +104,15 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 // thread. Progress is committed after each step; before re-posting a step
 // whose outcome an earlier attempt may have lost, it looks for the message
 // (by its metadata) or the file (by its name) and adopts it.
+//
+// A claim lasts for its lease. A deliverer that is slow rather than dead
+// must not carry on beside the one that takes its entry over when the
+// lease ends, so: no Slack call starts with less than a margin of the
+// lease left (leaseMargin), and each is cut off when only the margin is
+// left; progress and the outcome are committed only while the claim still
+// holds the entry (the outbox fences them with the claim's attempt
+// number), and an attempt whose claim was lost (ErrClaimLost) stops at
+// once, posting and committing nothing more.
 type Deliverer struct {
 	Outbox Outbox
 	Slack  SlackAPI
@@ -92,8 +122,8 @@ type Deliverer struct {
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// MaxAttempts before an entry fails (default 8); Lease is how long a
-	// claim lasts (default 5m); Backoff is the wait after the nth failed
-	// attempt (default 1m doubling to at most 1h).
+	// claim lasts (default DefaultLease); Backoff is the wait after the nth
+	// failed attempt (default 1m doubling to at most 1h).
 	MaxAttempts int
 	Lease       time.Duration
 	Backoff     func(attempt int) time.Duration
@@ -108,6 +138,26 @@ func (d *Deliverer) now() time.Time {
 		return d.Now()
 	}
 	return time.Now()
+}
+
+// DefaultLease is how long a claim lasts when Deliverer.Lease is not set.
+const DefaultLease = 5 * time.Minute
+
+func (d *Deliverer) lease() time.Duration {
+	if d.Lease > 0 {
+		return d.Lease
+	}
+	return DefaultLease
+}
+
+// leaseMargin is how much of a claim's lease must be left for a Slack call
+// to start; a call is cut off when only the margin is left. It is a fifth
+// of the lease, at least 1 s and at most 1 min: room to commit what Slack
+// answered before the lease ends, and for the clocks of replicas to
+// disagree (a lease's end is written by one replica's clock and compared
+// with another's when it claims).
+func leaseMargin(lease time.Duration) time.Duration {
+	return min(max(lease/5, time.Second), time.Minute)
 }
 
 func (d *Deliverer) log() *slog.Logger {
@@ -127,13 +177,9 @@ func DefaultBackoff(attempt int) time.Duration {
 // returns an error only when the outbox itself fails; Slack errors are
 // recorded on the entries.
 func (d *Deliverer) RunOnce(ctx context.Context) (int, error) {
-	lease := d.Lease
-	if lease <= 0 {
-		lease = 5 * time.Minute
-	}
 	n := 0
 	for {
-		e, ok, err := d.Outbox.Claim(ctx, d.now(), lease)
+		e, ok, err := d.Outbox.Claim(ctx, d.now(), d.lease())
 		if err != nil || !ok {
 			return n, err
 		}
@@ -152,20 +198,31 @@ type errCrash struct{ step string }
 
 func (e errCrash) Error() string { return "crashed after " + e.step }
 
-// Deliver makes one attempt at a claimed entry and records its outcome.
+// Deliver makes one attempt at a claimed entry, e as Claim returned it (its
+// Attempts are the claim's attempt number, its NextAttemptAt the lease's
+// end), and records its outcome. A lost claim is not an error: the
+// attempt stops, and the entry is left to whoever holds it now.
 func (d *Deliverer) Deliver(ctx context.Context, e OutboxEntry) (bool, error) {
-	err := d.attempt(ctx, &e)
+	c := claim{attempt: e.Attempts, end: e.NextAttemptAt, margin: leaseMargin(d.lease())}
+	err := d.attempt(ctx, &e, c)
 	var crash errCrash
 	if errors.As(err, &crash) {
 		return false, nil // as if the process died: the lease runs out
 	}
+	if errors.Is(err, ErrClaimLost) {
+		d.claimLost(e, c, err)
+		return false, nil
+	}
 	now := d.now()
 	if err == nil {
+		if lost, err := d.finish(ctx, e, c, Finish{State: StateDelivered, Attempts: e.Attempts}, now); err != nil || lost {
+			return false, err
+		}
 		d.log().Info("review delivered", "outbox_id", e.ID, "team", e.Team, "period", e.Period, "kind", e.Kind, "channel", e.Channel, "ts", e.Progress.SummaryTS)
 		if d.Metrics != nil {
 			d.Metrics.Deliveries.Inc()
 		}
-		return true, d.Outbox.Finish(ctx, e.ID, Finish{State: StateDelivered, Attempts: e.Attempts}, now)
+		return true, nil
 	}
 	max := d.MaxAttempts
 	if max <= 0 {
@@ -185,7 +242,8 @@ func (d *Deliverer) Deliver(ctx context.Context, e OutboxEntry) (bool, error) {
 		f.Attempts = e.Attempts - 1
 		f.NextAttemptAt = now.Add(max0(rl.RetryAfter, time.Second))
 		d.log().Warn("review delivery rate limited", "outbox_id", e.ID, "retry_after", rl.RetryAfter)
-		return false, d.Outbox.Finish(ctx, e.ID, f, now)
+		_, err := d.finish(ctx, e, c, f, now)
+		return false, err
 	case unfixable[code]:
 		f.State = StateFailed
 	case e.Attempts >= max:
@@ -196,13 +254,74 @@ func (d *Deliverer) Deliver(ctx context.Context, e OutboxEntry) (bool, error) {
 	default:
 		f.NextAttemptAt = now.Add(backoff(e.Attempts))
 		d.log().Warn("review delivery failed, will retry", "outbox_id", e.ID, "attempt", e.Attempts, "next_attempt_at", f.NextAttemptAt, "err", err)
-		return false, d.Outbox.Finish(ctx, e.ID, f, now)
+		_, err := d.finish(ctx, e, c, f, now)
+		return false, err
+	}
+	if lost, err := d.finish(ctx, e, c, f, now); err != nil || lost {
+		return false, err
 	}
 	d.log().Error("review delivery failed", "outbox_id", e.ID, "team", e.Team, "period", e.Period, "channel", e.Channel, "attempts", e.Attempts, "err", err)
 	if d.Metrics != nil {
 		d.Metrics.Failures.WithLabelValues(code).Inc()
 	}
-	return false, d.Outbox.Finish(ctx, e.ID, f, now)
+	return false, nil
+}
+
+// claim is the claim an attempt works under: its attempt number (the
+// fencing token the outbox checks), the lease's end and its margin.
+type claim struct {
+	attempt int
+	end     time.Time
+	margin  time.Duration
+}
+
+// LeaseOverError is an attempt's stop before a Slack call, when less than
+// the margin of its claim's lease was left. The attempt counts as failed
+// and is retried (by whoever claims the entry next), as for any other
+// error.
+type LeaseOverError struct {
+	Step string    // the call not made: "summary", "thread-3", "file" ...
+	End  time.Time // the lease's end
+}
+
+func (e *LeaseOverError) Error() string {
+	return fmt.Sprintf("stopped before %s: the claim's lease ends at %s, too soon to call Slack", e.Step, e.End.UTC().Format(time.RFC3339))
+}
+
+// call makes one Slack call of the claim c: not at all when less than
+// its margin of the lease is left, and cut off when only the margin is.
+func (d *Deliverer) call(ctx context.Context, c claim, step string, call func(context.Context) error) error {
+	left := c.end.Sub(d.now()) - c.margin
+	if left <= 0 {
+		return &LeaseOverError{Step: step, End: c.end}
+	}
+	cctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	err := call(cctx)
+	if err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: cut off %s before the claim's lease ends: %w", step, c.margin, err)
+	}
+	return err
+}
+
+// finish records an attempt's outcome under its claim; lost says the claim
+// was lost (and the outcome not recorded), which is logged and counted.
+func (d *Deliverer) finish(ctx context.Context, e OutboxEntry, c claim, f Finish, now time.Time) (lost bool, err error) {
+	err = d.Outbox.Finish(ctx, e.ID, c.attempt, f, now)
+	if errors.Is(err, ErrClaimLost) {
+		d.claimLost(e, c, err)
+		return true, nil
+	}
+	return false, err
+}
+
+// claimLost logs and counts an attempt stopped by ErrClaimLost.
+func (d *Deliverer) claimLost(e OutboxEntry, c claim, err error) {
+	d.log().Warn("review delivery stopped: another deliverer has the entry", "outbox_id", e.ID, "team", e.Team, "period", e.Period,
+		"kind", e.Kind, "attempt", c.attempt, "lease_end", c.end, "err", err)
+	if d.Metrics != nil {
+		d.Metrics.ClaimsLost.Inc()
+	}
 }
 
 func max0(d, floor time.Duration) time.Duration {
@@ -296,14 +415,17 @@ func (d *Deliverer) hook(step string) error {
 	return nil
 }
 
-// attempt carries an entry's delivery as far as it goes.
-func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
+// attempt carries an entry's delivery as far as it goes, under the claim c.
+func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry, c claim) error {
 	if e.Channel == "" {
 		return slack.SlackErrorResponse{Err: "channel_not_found"}
 	}
 	if e.Kind == KindHandoff { // a user id: post in their direct message
-		ch, err := d.openDM(ctx, e.Channel)
-		if err != nil {
+		var ch string
+		if err := d.call(ctx, c, "conversations.open", func(ctx context.Context) (err error) {
+			ch, err = d.openDM(ctx, e.Channel)
+			return err
+		}); err != nil {
 			return err
 		}
 		e.Channel = ch
@@ -312,17 +434,26 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 	if err != nil {
 		return err
 	}
+	save := func() error { return d.Outbox.SaveProgress(ctx, e.ID, c.attempt, e.Progress, d.now()) }
 	// An earlier attempt may have posted without committing: look first.
-	uncertain := e.Attempts > 1
+	// An error recorded on the entry says there was one, even when its
+	// attempts were reset (Requeue) or given back (rate limited).
+	uncertain := e.Attempts > 1 || e.LastError != ""
 	if e.Progress.SummaryTS == "" {
 		ts := ""
 		if uncertain {
-			if ts, err = d.findSummary(ctx, *e); err != nil {
+			if err := d.call(ctx, c, "conversations.history", func(ctx context.Context) (err error) {
+				ts, err = d.findSummary(ctx, *e)
+				return err
+			}); err != nil {
 				return err
 			}
 		}
 		if ts == "" {
-			if _, ts, err = d.Slack.PostMessageContext(ctx, e.Channel, msgOptions(r.report.Summary, "", metadata(*e, "summary"))...); err != nil {
+			if err := d.call(ctx, c, "summary", func(ctx context.Context) (err error) {
+				_, ts, err = d.Slack.PostMessageContext(ctx, e.Channel, msgOptions(r.report.Summary, "", metadata(*e, "summary"))...)
+				return err
+			}); err != nil {
 				return err
 			}
 			if err := d.hook("summary"); err != nil {
@@ -332,7 +463,7 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 			d.log().Info("adopted a summary posted by an earlier attempt", "outbox_id", e.ID, "ts", ts)
 		}
 		e.Progress.SummaryTS = ts
-		if err := d.Outbox.SaveProgress(ctx, e.ID, e.Progress, d.now()); err != nil {
+		if err := save(); err != nil {
 			return err
 		}
 	}
@@ -343,8 +474,10 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 			return nil
 		}
 		repliesRead = true
-		replies, err = d.replies(ctx, e.Channel, e.Progress.SummaryTS)
-		return err
+		return d.call(ctx, c, "conversations.replies", func(ctx context.Context) (err error) {
+			replies, err = d.replies(ctx, e.Channel, e.Progress.SummaryTS)
+			return err
+		})
 	}
 	for i := len(e.Progress.ThreadTS); i < len(r.report.Thread); i++ {
 		part := "thread-" + strconv.Itoa(i)
@@ -358,7 +491,10 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 			}
 		}
 		if ts == "" {
-			if _, ts, err = d.Slack.PostMessageContext(ctx, e.Channel, msgOptions(r.report.Thread[i], e.Progress.SummaryTS, metadata(*e, part))...); err != nil {
+			if err := d.call(ctx, c, part, func(ctx context.Context) (err error) {
+				_, ts, err = d.Slack.PostMessageContext(ctx, e.Channel, msgOptions(r.report.Thread[i], e.Progress.SummaryTS, metadata(*e, part))...)
+				return err
+			}); err != nil {
 				return err
 			}
 			if err := d.hook(part); err != nil {
@@ -366,7 +502,7 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 			}
 		}
 		e.Progress.ThreadTS = append(e.Progress.ThreadTS, ts)
-		if err := d.Outbox.SaveProgress(ctx, e.ID, e.Progress, d.now()); err != nil {
+		if err := save(); err != nil {
 			return err
 		}
 	}
@@ -383,20 +519,25 @@ func (d *Deliverer) attempt(ctx context.Context, e *OutboxEntry) error {
 			}
 		}
 		if id == "" {
-			fs, err := d.Slack.UploadFileContext(ctx, slack.UploadFileParameters{
-				Filename: r.filename, Title: r.filename, FileSize: len(r.file), Reader: strings.NewReader(string(r.file)),
-				Channel: e.Channel, ThreadTimestamp: e.Progress.SummaryTS, AltTxt: r.title,
-			})
-			if err != nil {
+			if err := d.call(ctx, c, "file", func(ctx context.Context) error {
+				fs, err := d.Slack.UploadFileContext(ctx, slack.UploadFileParameters{
+					Filename: r.filename, Title: r.filename, FileSize: len(r.file), Reader: strings.NewReader(string(r.file)),
+					Channel: e.Channel, ThreadTimestamp: e.Progress.SummaryTS, AltTxt: r.title,
+				})
+				if err != nil {
+					return err
+				}
+				id = fs.ID
+				return nil
+			}); err != nil {
 				return err
 			}
-			id = fs.ID
 			if err := d.hook("file"); err != nil {
 				return err
 			}
 		}
 		e.Progress.FileID = id
-		if err := d.Outbox.SaveProgress(ctx, e.ID, e.Progress, d.now()); err != nil {
+		if err := save(); err != nil {
 			return err
 		}
 	}

@@ -281,3 +281,198 @@ func TestOutboxClaimOnce(t *testing.T) {
 		t.Fatalf("%d claims", got)
 	}
 }
+
+// A replica that is slow rather than dead: Slack accepts deliverer A's post
+// but A hears back only after its lease has run out, by when deliverer B
+// has claimed the entry, adopted what A posted and delivered the rest (or
+// is still at it). A must stop there: no section twice in the thread, and
+// the entry ends delivered by B with B's progress, not A's.
+func TestDeliverSlowReplicaLosesItsClaim(t *testing.T) {
+	const tokenB = "xoxb-replica-b"
+	for _, c := range []struct {
+		name, part string
+		// whileB: A's answer comes while B is still posting (after B's
+		// thread-4), not after B is done.
+		whileB bool
+	}{
+		{"summary answered after B delivered", "summary", false},
+		{"thread-2 answered after B delivered", "thread-2", false},
+		{"thread-2 answered while B delivers", "thread-2", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			env := newDeliverEnv(t, "C0PAYMENTS")
+			env.fake.AllowToken(tokenB)
+			posted, release := env.fake.DelayReply(func(m slackfake.Message) bool {
+				_, p := m.Meta()
+				return m.Token == goodToken && p["part"] == c.part
+			})
+			defer release()
+			a, b := env.deliverer(goodToken), env.deliverer(tokenB)
+
+			type result struct {
+				n   int
+				err error
+			}
+			aDone := make(chan result, 1)
+			go func() {
+				n, err := a.RunOnce(ctx)
+				aDone <- result{n, err}
+			}()
+			waitA := func() {
+				t.Helper()
+				select {
+				case r := <-aDone:
+					if r.n != 0 || r.err != nil {
+						t.Errorf("A's run: %d delivered, %v; want 0, nil", r.n, r.err)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("A did not return after its answer came")
+				}
+			}
+			select {
+			case <-posted:
+			case <-time.After(30 * time.Second):
+				t.Fatal("A did not post " + c.part)
+			}
+			// A waits on Slack past its lease; B takes the entry over.
+			env.clock.add(DefaultLease + time.Minute)
+			if c.whileB {
+				b.afterSlack = func(step string) error {
+					if step == "thread-4" {
+						release()
+						waitA()
+					}
+					return nil
+				}
+			}
+			if n, err := b.RunOnce(ctx); n != 1 || err != nil {
+				t.Fatalf("B's run: %d, %v", n, err)
+			}
+			if !c.whileB {
+				release()
+				waitA()
+			}
+
+			env.checkDelivered(t)
+			e := env.get(t)
+			if e.Attempts != 2 {
+				t.Fatalf("attempts %d, want B's 2", e.Attempts)
+			}
+			// B's progress: the thread as Slack has it, part by part.
+			thread := env.fake.Thread(e.Progress.SummaryTS)
+			var threadTS []string
+			for _, m := range thread {
+				if len(m.Files) == 0 {
+					threadTS = append(threadTS, m.TS)
+				} else if m.Files[0].ID != e.Progress.FileID || m.Token != tokenB {
+					t.Errorf("file %+v by %s; progress has %s", m.Files[0], m.Token, e.Progress.FileID)
+				}
+			}
+			if strings.Join(e.Progress.ThreadTS, ",") != strings.Join(threadTS, ",") {
+				t.Fatalf("progress %v, thread %v", e.Progress.ThreadTS, threadTS)
+			}
+			// A posted nothing after the late answer: its posts are the
+			// parts up to the delayed one.
+			wantA := 1 // the summary
+			if c.part == "thread-2" {
+				wantA = 4
+			}
+			postsA := 0
+			for _, call := range env.fake.Calls() {
+				if call.Token == goodToken && call.Method == "chat.postMessage" {
+					postsA++
+				}
+			}
+			if postsA != wantA {
+				t.Fatalf("A posted %d messages, want %d", postsA, wantA)
+			}
+			if got := testutil.ToFloat64(env.metrics.ClaimsLost); got != 1 {
+				t.Fatalf("claims lost %v, want 1", got)
+			}
+			if got := testutil.ToFloat64(env.metrics.Deliveries); got != 1 {
+				t.Fatalf("deliveries %v, want 1", got)
+			}
+		})
+	}
+}
+
+// Before each Slack call the deliverer checks that its lease has more than
+// its margin left; when it has not, it stops, and the attempt is retried
+// (here by the same deliverer, after its backoff), adopting nothing twice.
+func TestDeliverStopsWhenItsLeaseRunsOut(t *testing.T) {
+	ctx := context.Background()
+	env := newDeliverEnv(t, "C0PAYMENTS")
+	d := env.deliverer(goodToken)
+	d.afterSlack = func(step string) error {
+		if step == "thread-1" { // a long pause: 1 min of the lease is left, its margin
+			env.clock.add(DefaultLease - leaseMargin(DefaultLease))
+		}
+		return nil
+	}
+	if n, err := d.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatal(n, err)
+	}
+	e := env.get(t)
+	if e.State != StatePending || e.Attempts != 1 || len(e.Progress.ThreadTS) != 2 || !strings.Contains(e.LastError, "stopped before thread-2") ||
+		!e.NextAttemptAt.Equal(env.clock.now().Add(DefaultBackoff(1))) {
+		t.Fatalf("after the lease ran short: %+v", e)
+	}
+	if top := env.fake.TopLevel("C0PAYMENTS"); len(top) != 1 || len(env.fake.Thread(top[0].TS)) != 2 {
+		t.Fatalf("posted after the lease ran short")
+	}
+	d.afterSlack = nil
+	env.clock.add(DefaultBackoff(1))
+	if n, err := d.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	env.checkDelivered(t)
+}
+
+// A Slack call that hangs is cut off when only the lease's margin is left
+// (here 1 s of a 2 s lease), whatever the HTTP client's own timeout.
+func TestDeliverCutsOffACallAtTheLeaseMargin(t *testing.T) {
+	ctx := context.Background()
+	env := newDeliverEnv(t, "C0PAYMENTS")
+	env.fake.HoldReply(func(slackfake.Message) bool { return true })
+	d := env.deliverer(goodToken)
+	d.Lease = 2 * time.Second
+	start := time.Now()
+	if n, err := d.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatal(n, err)
+	}
+	if took := time.Since(start); took > SlackHTTPTimeout/2 {
+		t.Fatalf("the held call took %s", took)
+	}
+	e := env.get(t)
+	if e.State != StatePending || e.Attempts != 1 || !strings.Contains(e.LastError, "summary: cut off 1s before the claim's lease ends") {
+		t.Fatalf("after a hung call: %+v", e)
+	}
+}
+
+// A requeued entry starts again at attempt 1, but when its last attempt
+// ended in an error it may have posted without hearing back: the next
+// attempt looks before it posts, and the summary is not posted twice.
+func TestDeliverRequeuedAfterAnErrorReconciles(t *testing.T) {
+	ctx := context.Background()
+	env := newDeliverEnv(t, "C0PAYMENTS")
+	env.fake.HoldReply(func(slackfake.Message) bool { return true }) // the summary is posted, its answer lost
+	d := env.deliverer(goodToken)
+	d.Lease = 2 * time.Second
+	if n, err := d.RunOnce(ctx); n != 0 || err != nil {
+		t.Fatal(n, err)
+	}
+	if e := env.get(t); e.State != StatePending || e.LastError == "" || e.Progress.SummaryTS != "" {
+		t.Fatalf("after the lost answer: %+v", e)
+	}
+	if err := env.outbox.Requeue(ctx, env.entry.ID, env.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := env.deliverer(goodToken).RunOnce(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	env.checkDelivered(t)
+	if e := env.get(t); e.Attempts != 1 {
+		t.Fatalf("attempts %d", e.Attempts)
+	}
+}

@@ -8,6 +8,11 @@ const (
 	MetricDeliveryFailures = "vigil_review_delivery_failures_total"
 	// MetricDeliveries counts reviews delivered to Slack.
 	MetricDeliveries = "vigil_review_deliveries_total"
+	// MetricClaimsLost counts delivery attempts stopped because their
+	// claim was lost: the lease ran out and another deliverer took the
+	// entry over (or it was finished or removed) while this one was still
+	// at it.
+	MetricClaimsLost = "vigil_review_delivery_claims_lost_total"
 	// MetricOutboxEntries counts outbox entries by state (label state).
 	MetricOutboxEntries = "vigil_review_outbox_entries"
 	// MetricOutboxOldestDue is the age in seconds of the oldest entry that

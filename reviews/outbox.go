@@ -2,6 +2,7 @@ package reviews
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -61,7 +62,45 @@ type Finish struct {
 	NextAttemptAt time.Time
 }
 
+// ErrClaimLost is what SaveProgress and Finish return when the claim they
+// name is no longer the entry's: its lease ran out and another deliverer
+// claimed it, or it was finished, or the entry is gone. Whoever held that
+// claim must stop at once — post nothing more, commit nothing more — for
+// the entry, and what Slack has of it, is someone else's now. The error
+// returned is a *ClaimLostError, which matches ErrClaimLost with errors.Is.
+var ErrClaimLost = errors.New("claim lost")
+
+// ClaimLostError says which claim was lost and what the entry is now.
+type ClaimLostError struct {
+	ID      int64
+	Attempt int // the lost claim's attempt number
+	// State and Attempts are the entry's now; State is "" when the entry
+	// is gone.
+	State    string
+	Attempts int
+}
+
+func (e *ClaimLostError) Error() string {
+	if e.State == "" {
+		return fmt.Sprintf("outbox: entry %d: claim of attempt %d lost: the entry is gone", e.ID, e.Attempt)
+	}
+	return fmt.Sprintf("outbox: entry %d: claim of attempt %d lost: the entry is %s at attempt %d", e.ID, e.Attempt, e.State, e.Attempts)
+}
+
+// Is makes errors.Is(err, ErrClaimLost) hold.
+func (e *ClaimLostError) Is(target error) bool { return target == ErrClaimLost }
+
 // Outbox keeps the reports to deliver; internal/store satisfies it.
+//
+// A claim is identified by the entry's id and the attempt number Claim gave
+// it (OutboxEntry.Attempts of the claimed entry): that pair is the fencing
+// token. SaveProgress and Finish change the entry only while it is still
+// sending at that attempt, and otherwise return a *ClaimLostError; so a
+// deliverer that outlived its lease (a slow Slack call, a long pause)
+// cannot overwrite the progress of the deliverer that took the entry over.
+// Attempts only go up while an entry is sending (Finish may give a
+// rate-limited attempt back, and Requeue resets them, but only for an entry
+// no one holds), so a token is never handed out twice to live claimers.
 type Outbox interface {
 	// Enqueue adds e unless an entry with its team, period and kind exists,
 	// and returns the stored entry and whether it was added.
@@ -71,15 +110,20 @@ type Outbox interface {
 	// up by one and its lease runs to now+lease. Two deliverers racing for
 	// one entry: one gets it.
 	Claim(ctx context.Context, now time.Time, lease time.Duration) (OutboxEntry, bool, error)
-	// SaveProgress records what Slack accepted.
-	SaveProgress(ctx context.Context, id int64, p Progress, now time.Time) error
-	// Finish ends an attempt.
-	Finish(ctx context.Context, id int64, f Finish, now time.Time) error
+	// SaveProgress records what Slack accepted, if the claim (id, attempt)
+	// still holds the entry; ErrClaimLost otherwise.
+	SaveProgress(ctx context.Context, id int64, attempt int, p Progress, now time.Time) error
+	// Finish ends the attempt of the claim (id, attempt), if it still holds
+	// the entry; ErrClaimLost otherwise. A zero f.NextAttemptAt is now.
+	Finish(ctx context.Context, id int64, attempt int, f Finish, now time.Time) error
 	// Get returns one entry; List every entry, newest first.
 	Get(ctx context.Context, id int64) (OutboxEntry, bool, error)
 	List(ctx context.Context) ([]OutboxEntry, error)
-	// Requeue makes a failed or delivered entry pending again, due now, for
-	// another delivery (after the configuration is fixed).
+	// Requeue makes a failed, delivered or pending entry pending again, due
+	// now, with its attempts reset, for another delivery (after the
+	// configuration is fixed). A sending entry is refused: a deliverer may
+	// still hold it, and resetting its attempts would hand its claim's
+	// token out again.
 	Requeue(ctx context.Context, id int64, now time.Time) error
 }
 
@@ -152,11 +196,24 @@ func (m *MemOutbox) find(id int64) (*OutboxEntry, error) {
 	return nil, fmt.Errorf("outbox: no entry %d", id)
 }
 
+// held returns the entry the claim (id, attempt) holds, or the
+// *ClaimLostError that says why it holds none.
+func (m *MemOutbox) held(id int64, attempt int) (*OutboxEntry, error) {
+	e, err := m.find(id)
+	if err != nil {
+		return nil, &ClaimLostError{ID: id, Attempt: attempt}
+	}
+	if e.State != StateSending || e.Attempts != attempt {
+		return nil, &ClaimLostError{ID: id, Attempt: attempt, State: e.State, Attempts: e.Attempts}
+	}
+	return e, nil
+}
+
 // SaveProgress implements Outbox.
-func (m *MemOutbox) SaveProgress(ctx context.Context, id int64, p Progress, now time.Time) error {
+func (m *MemOutbox) SaveProgress(ctx context.Context, id int64, attempt int, p Progress, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.find(id)
+	e, err := m.held(id, attempt)
 	if err != nil {
 		return err
 	}
@@ -166,12 +223,15 @@ func (m *MemOutbox) SaveProgress(ctx context.Context, id int64, p Progress, now 
 }
 
 // Finish implements Outbox.
-func (m *MemOutbox) Finish(ctx context.Context, id int64, f Finish, now time.Time) error {
+func (m *MemOutbox) Finish(ctx context.Context, id int64, attempt int, f Finish, now time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, err := m.find(id)
+	e, err := m.held(id, attempt)
 	if err != nil {
 		return err
+	}
+	if f.NextAttemptAt.IsZero() {
+		f.NextAttemptAt = now
 	}
 	e.State, e.Attempts, e.LastError, e.NextAttemptAt, e.UpdatedAt = f.State, f.Attempts, f.LastError, f.NextAttemptAt, now
 	if f.State == StateDelivered {
@@ -208,9 +268,19 @@ func (m *MemOutbox) Requeue(ctx context.Context, id int64, now time.Time) error 
 	if err != nil {
 		return err
 	}
+	if e.State == StateSending {
+		return RequeueSendingError(e.ID, e.NextAttemptAt)
+	}
 	if e.State == StateDelivered {
 		e.Progress = Progress{} // post it again
 	}
 	e.State, e.Attempts, e.NextAttemptAt, e.UpdatedAt = StatePending, 0, now, now
 	return nil
+}
+
+// RequeueSendingError is Requeue's refusal of the sending entry id, whose
+// current claim lasts until leaseEnd (internal/store returns it too).
+func RequeueSendingError(id int64, leaseEnd time.Time) error {
+	return fmt.Errorf("outbox: entry %d is being delivered (its claim lasts until %s); requeue it once it is delivered or has failed",
+		id, leaseEnd.UTC().Format(time.RFC3339))
 }

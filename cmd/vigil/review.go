@@ -292,8 +292,16 @@ func deliverNow(cmd *cobra.Command, cfg *config.Config, st *store.Store) error {
 	if cfg.Slack.Token == "" {
 		return badInput("%s: slack.token: expected a bot token to post with, found none", cfg.File)
 	}
+	// Claim with the configured lease (schedules.delivery.lease), as
+	// `vigil serve` does: an entry the CLI claims is taken over by a
+	// server, and the CLI's Slack calls are cut off, on the same schedule
+	// as the servers'.
+	lease := cfg.Schedules.Delivery.Lease
+	if lease <= 0 {
+		lease = config.DefaultDeliveryLease
+	}
 	d := &reviews.Deliverer{Outbox: st, Slack: reviews.NewSlackClient(cfg.Slack.Token, cfg.Slack.APIURL),
-		Log: app.NewLogger(os.Stderr, cfg.Log.Format, "warn")}
+		Log: app.NewLogger(os.Stderr, cfg.Log.Format, "warn"), Lease: lease}
 	_, err := d.RunOnce(cmd.Context())
 	return err
 }

@@ -2,8 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/vigil-dev/vigil/internal/slackfake"
+	"github.com/vigil-dev/vigil/reviews"
 )
 
 const reviewConfig = `
@@ -114,5 +119,57 @@ func TestReviewPostUnreachable(t *testing.T) {
 	r = run(t, nil, "review", "outbox", "-c", cfg)
 	if r.code != 0 || !strings.Contains(r.stdout, "pending") {
 		t.Fatalf("outbox table: %s", r.stdout)
+	}
+}
+
+// `review weekly --post` and `review outbox --deliver` claim with the
+// configured lease (schedules.delivery.lease), not the default 5 min:
+// while Slack holds the answer to the CLI's post, the entry is sending
+// with a 5 s lease, and the CLI's call is cut off at the lease's margin
+// (1 s before its end), leaving the report in the outbox. The second
+// delivery, after a requeue, finds the summary the first one posted.
+func TestReviewDeliveryUsesConfiguredLease(t *testing.T) {
+	dir := t.TempDir()
+	slack := slackfake.New(t, "C0PAYMENTS")
+	cfg := writeFile(t, dir, "vigil.yaml", reviewConfig+fmt.Sprintf("slack: {token: %s, api_url: %q}\nschedules: {delivery: {lease: 5s}}\n",
+		slackfake.Token, slack.URL()))
+	for _, c := range []struct {
+		args []string
+		held string // the part Slack holds the answer to
+	}{
+		{[]string{"review", "weekly", "--team", "payments", "--week", "2026-W47", "--post", "-c", cfg}, "summary"},
+		{[]string{"review", "outbox", "--requeue", "1", "--deliver", "-c", cfg}, "thread-0"},
+	} {
+		held := slack.HoldReply(func(slackfake.Message) bool { return true })
+		done := make(chan result, 1)
+		go func() { done <- run(t, nil, c.args...) }()
+		select {
+		case m := <-held:
+			if _, p := m.Meta(); p["part"] != c.held {
+				t.Fatalf("%v: Slack holds %s, want %s", c.args[1:3], p["part"], c.held)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("%v: nothing posted", c.args[1:3])
+		}
+		e := outboxEntry(t, cfg, nil, "1")
+		// (updated_at is the claim's time until progress is saved.)
+		if e.State != reviews.StateSending || e.Attempts != 1 || time.Until(e.NextAttemptAt) > 5*time.Second ||
+			c.held == "summary" && e.NextAttemptAt.Sub(e.UpdatedAt) != 5*time.Second {
+			t.Fatalf("%v: claimed as %+v, want sending with a 5s lease", c.args[1:3], e)
+		}
+		r := <-done
+		if c.args[1] == "weekly" && (r.code != 3 || !strings.Contains(r.stderr, "not delivered yet")) {
+			t.Fatalf("post: exit %d %s", r.code, r.stderr)
+		}
+		if c.args[1] == "outbox" && r.code != 0 {
+			t.Fatalf("deliver: exit %d %s", r.code, r.stderr)
+		}
+		e = outboxEntry(t, cfg, nil, "1")
+		if e.State != reviews.StatePending || !strings.Contains(e.LastError, c.held+": cut off 1s before the claim's lease ends") {
+			t.Fatalf("%v: after the cut-off: %+v", c.args[1:3], e)
+		}
+	}
+	if top := slack.TopLevel("C0PAYMENTS"); len(top) != 1 {
+		t.Fatalf("%d summaries posted, want 1", len(top))
 	}
 }

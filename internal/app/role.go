@@ -192,11 +192,12 @@ func (p *pruner) once(ctx context.Context, now time.Time) {
 	if keep := p.keep.RunsAge; keep > 0 {
 		before := now.Add(-keep)
 		n, err := p.st.PruneRuns(ctx, before)
+		// Chunks commit one by one: what was deleted before an error counts.
+		p.deleted.WithLabelValues("runs").Add(float64(n))
 		switch {
 		case err != nil && ctx.Err() == nil:
-			p.log.Warn("retention: prune run history", "err", err)
+			p.log.Warn("retention: prune run history", "err", err, "runs_deleted", n)
 		case err == nil:
-			p.deleted.WithLabelValues("runs").Add(float64(n))
 			p.log.Log(ctx, logLevel(n), "retention: run history pruned", "runs", n, "older_than", before.UTC().Format(time.RFC3339))
 		}
 	}

@@ -13,7 +13,9 @@
 // several clients (several replicas, each with its own token) can tell
 // which one did what. Knobs make the next calls fail, and HoldReply accepts
 // a message but never answers, which is what a client sees when it dies, or
-// its network does, between Slack's doing and its answer.
+// its network does, between Slack's doing and its answer; DelayReply
+// accepts one and answers only when the test says so, which is what a slow
+// client (a paused process, a congested network) sees.
 package slackfake
 
 import (
@@ -111,8 +113,9 @@ type Server struct {
 }
 
 type hold struct {
-	match func(Message) bool
-	got   chan Message
+	match   func(Message) bool
+	got     chan Message
+	release chan struct{} // closed to answer; nil: never
 }
 
 // New starts a stand-in with these channels, accepting Token; it stops
@@ -187,6 +190,20 @@ func (s *Server) HoldReply(match func(Message) bool) <-chan Message {
 	s.holds = append(s.holds, h)
 	s.mu.Unlock()
 	return h.got
+}
+
+// DelayReply arms a trap like HoldReply's, for the next chat.postMessage
+// that match accepts, except that the reply is sent, as usual, once release
+// is called (if the client has not hung up by then): the message is in the
+// channel from the start, and the client learns of it only when the test
+// lets it. The message is sent on the returned channel once posted.
+func (s *Server) DelayReply(match func(Message) bool) (posted <-chan Message, release func()) {
+	h := &hold{match: match, got: make(chan Message, 1), release: make(chan struct{})}
+	s.mu.Lock()
+	s.holds = append(s.holds, h)
+	s.mu.Unlock()
+	var once sync.Once
+	return h.got, func() { once.Do(func() { close(h.release) }) }
 }
 
 // Counts is how many messages were posted and files uploaded.
@@ -365,10 +382,12 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	if held != nil {
 		held.got <- m
 		select {
+		case <-held.release: // a nil channel (HoldReply) never is
 		case <-r.Context().Done():
+			panic(http.ErrAbortHandler) // drop the connection unanswered
 		case <-s.done:
+			panic(http.ErrAbortHandler)
 		}
-		panic(http.ErrAbortHandler) // drop the connection unanswered
 	}
 	reply(w, map[string]any{"ok": true, "channel": ch, "ts": m.TS, "message": wire(m, true)})
 }

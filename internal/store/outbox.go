@@ -102,20 +102,24 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (
 	return reviews.OutboxEntry{}, false, nil
 }
 
-// SaveProgress implements reviews.Outbox.
-func (s *Store) SaveProgress(ctx context.Context, id int64, p reviews.Progress, now time.Time) error {
+// SaveProgress implements reviews.Outbox: the update is fenced by the
+// claim (id, attempt), so a deliverer whose claim was taken over writes
+// nothing.
+func (s *Store) SaveProgress(ctx context.Context, id int64, attempt int, p reviews.Progress, now time.Time) error {
 	b, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	if _, err := s.exec(ctx, `UPDATE review_outbox SET progress = ?, updated_at = ? WHERE id = ?`, string(b), s.timeArg(now), id); err != nil {
+	res, err := s.exec(ctx, `UPDATE review_outbox SET progress = ?, updated_at = ? WHERE id = ? AND attempts = ? AND state = ?`,
+		string(b), s.timeArg(now), id, attempt, reviews.StateSending)
+	if err != nil {
 		return fmt.Errorf("outbox: progress of %d: %w", id, err)
 	}
-	return nil
+	return s.claimHeld(ctx, res, id, attempt)
 }
 
-// Finish implements reviews.Outbox.
-func (s *Store) Finish(ctx context.Context, id int64, f reviews.Finish, now time.Time) error {
+// Finish implements reviews.Outbox, fenced like SaveProgress.
+func (s *Store) Finish(ctx context.Context, id int64, attempt int, f reviews.Finish, now time.Time) error {
 	var delivered any
 	if f.State == reviews.StateDelivered {
 		delivered = s.timeArg(now)
@@ -124,13 +128,31 @@ func (s *Store) Finish(ctx context.Context, id int64, f reviews.Finish, now time
 	if next.IsZero() {
 		next = now
 	}
-	_, err := s.exec(ctx, `UPDATE review_outbox SET state = ?, attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ?,
-		delivered_at = COALESCE(?, delivered_at) WHERE id = ?`,
-		f.State, f.Attempts, f.LastError, s.timeArg(next), s.timeArg(now), delivered, id)
+	res, err := s.exec(ctx, `UPDATE review_outbox SET state = ?, attempts = ?, last_error = ?, next_attempt_at = ?, updated_at = ?,
+		delivered_at = COALESCE(?, delivered_at) WHERE id = ? AND attempts = ? AND state = ?`,
+		f.State, f.Attempts, f.LastError, s.timeArg(next), s.timeArg(now), delivered, id, attempt, reviews.StateSending)
 	if err != nil {
 		return fmt.Errorf("outbox: finish %d: %w", id, err)
 	}
-	return nil
+	return s.claimHeld(ctx, res, id, attempt)
+}
+
+// claimHeld turns a fenced update that changed no row into a
+// *reviews.ClaimLostError saying what the entry is now.
+func (s *Store) claimHeld(ctx context.Context, res sql.Result, id int64, attempt int) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("outbox: entry %d: %w", id, err)
+	}
+	if n == 1 {
+		return nil
+	}
+	lost := &reviews.ClaimLostError{ID: id, Attempt: attempt}
+	err = s.queryRow(ctx, `SELECT state, attempts FROM review_outbox WHERE id = ?`, id).Scan(&lost.State, &lost.Attempts)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("outbox: entry %d: %w (and reading it: %w)", id, lost, err)
+	}
+	return lost
 }
 
 // Get implements reviews.Outbox.
@@ -167,12 +189,19 @@ func (s *Store) List(ctx context.Context) ([]reviews.OutboxEntry, error) {
 func (s *Store) Requeue(ctx context.Context, id int64, now time.Time) error {
 	res, err := s.exec(ctx, `UPDATE review_outbox SET
 		progress = CASE WHEN state = ? THEN '{}' ELSE progress END,
-		state = ?, attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?`,
-		reviews.StateDelivered, reviews.StatePending, s.timeArg(now), s.timeArg(now), id)
+		state = ?, attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ? AND state <> ?`,
+		reviews.StateDelivered, reviews.StatePending, s.timeArg(now), s.timeArg(now), id, reviews.StateSending)
 	if err != nil {
 		return fmt.Errorf("outbox: requeue %d: %w", id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		e, ok, err := s.Get(ctx, id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("outbox: requeue %d: %w", id, err)
+		case ok && e.State == reviews.StateSending:
+			return reviews.RequeueSendingError(id, e.NextAttemptAt)
+		}
 		return fmt.Errorf("outbox: no entry %d", id)
 	}
 	return nil
