@@ -15,6 +15,8 @@ build:
 
 # Regenerate golden files and deploy/ artefacts after an intended change.
 golden:
+	# rules first: deploy's Helm chart copies the rule files rules writes.
+	VIGIL_UPDATE_GOLDEN=1 $(GO) test ./rules
 	VIGIL_UPDATE_GOLDEN=1 $(GO) test ./...
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).
