@@ -2,6 +2,7 @@ package probes
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,11 +155,14 @@ func (c *journeyCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect sends the per-journey series as const metrics.
+// Collect copies the state under the lock and builds the series after
+// letting go of it: building 10,000 journeys' series takes seconds, and
+// runs finishing meanwhile must not wait for it (nor, through them, the
+// scheduler).
 func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
-	for name, s := range c.state {
+	for _, snap := range c.snapshot() {
+		name, s := snap.name, &snap.journeyState
 		if s.has&hasSuccess != 0 {
 			ch <- prometheus.MustNewConstMetric(c.success, gauge, s.success, name)
 			ch <- prometheus.MustNewConstMetric(c.duration, gauge, s.duration, name)
@@ -199,6 +203,33 @@ func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+}
+
+// journeySnap is a copy of one journey's state, steps included.
+type journeySnap struct {
+	name string
+	journeyState
+}
+
+func (c *journeyCollector) snapshot() []journeySnap {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]journeySnap, 0, len(c.state))
+	for name, s := range c.state {
+		snap := journeySnap{name: name, journeyState: *s}
+		snap.steps = make([]*stepState, len(s.steps))
+		for i, st := range s.steps {
+			cp := *st
+			cp.failures = slices.Clone(st.failures)
+			if st.hist != nil {
+				h := *st.hist
+				cp.hist = &h
+			}
+			snap.steps[i] = &cp
+		}
+		out = append(out, snap)
+	}
+	return out
 }
 
 // journey returns the state of a journey, creating an empty one (no series)
@@ -279,7 +310,14 @@ func (m *Metrics) Remove(name string) {
 }
 
 // Observe records one run.
-func (m *Metrics) Observe(r Result) {
+func (m *Metrics) Observe(r Result) { m.observe(r, false) }
+
+// observeKnown is Observe for a journey Add made and Remove has not taken
+// away: the scheduler observes after letting go of its own lock, and a
+// journey removed meanwhile must not come back as stale series.
+func (m *Metrics) observeKnown(r Result) { m.observe(r, true) }
+
+func (m *Metrics) observe(r Result, onlyKnown bool) {
 	secs := r.Duration.Seconds()
 	var expiry time.Time
 	for _, st := range r.Steps {
@@ -289,6 +327,9 @@ func (m *Metrics) Observe(r Result) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.state[r.Name]; onlyKnown && !ok {
+		return
+	}
 	s := m.journey(r.Name)
 	s.has |= hasSuccess | hasDurHist | hasConsecutive
 	s.duration = secs

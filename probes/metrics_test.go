@@ -164,3 +164,24 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// The scheduler observes after letting go of its lock; a journey removed
+// meanwhile must not come back as series.
+func TestObserveAfterRemoveAddsNothing(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := tcpJourney(t, "gone", time.Minute, "")
+	m.Add(j)
+	m.Remove(j.Name)
+	m.observeKnown(Result{Name: j.Name, Success: true})
+	if len((*journeyCollector)(m).snapshot()) != 0 {
+		t.Fatal("a removed journey came back")
+	}
+	m.Add(j)
+	m.observeKnown(Result{Name: j.Name, Success: true})
+	if s := (*journeyCollector)(m).snapshot(); len(s) != 1 || s[0].runsOK != 1 {
+		t.Fatalf("known journey not observed: %+v", s)
+	}
+}

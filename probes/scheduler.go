@@ -347,13 +347,13 @@ func (s *Scheduler) execute(e *entry, j Journey, due time.Time) {
 	drop := e.removed || e.ctx.Err() != nil
 	if !drop {
 		e.last = &res
-		if m != nil {
-			m.Observe(res)
-		}
 	}
 	s.mu.Unlock()
 	if drop {
 		return
+	}
+	if m != nil {
+		m.observeKnown(res) // outside s.mu: the scheduler never waits on a scrape
 	}
 	for _, sink := range s.o.Sinks {
 		if err := sink.Record(e.ctx, res); err != nil {

@@ -363,3 +363,39 @@ func (s *Scheduler) journeysForTest() []Journey {
 	}
 	return out
 }
+
+// A scrape that is slow to consume its series (a big registry, a slow
+// client) must not hold up runs: before, Collect held the metrics lock
+// while sending, Observe waited for it under the scheduler's lock, and no
+// journey started until the scrape ended.
+func TestSlowScrapeDoesNotStallTheScheduler(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int64
+	s := NewScheduler(SchedulerOptions{Metrics: m, MaxJitter: -1, Run: func(_ context.Context, j Journey) Result {
+		runs.Add(1)
+		return Result{Name: j.Name, Success: true, Started: time.Now()}
+	}})
+	s.Update([]Journey{tcpJourney(t, "a", 100*time.Millisecond, ""), tcpJourney(t, "b", 100*time.Millisecond, "")})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.Start(ctx)
+	defer s.Stop()
+	waitFor(t, "first runs", func() bool { return runs.Load() >= 2 })
+
+	// A scrape that takes one series and then stalls.
+	ch := make(chan prometheus.Metric)
+	go func() {
+		(*journeyCollector)(m).Collect(ch)
+		close(ch)
+	}()
+	defer func() { // let the scrape finish (before Stop, deferred earlier)
+		for range ch {
+		}
+	}()
+	<-ch
+	before := runs.Load()
+	waitFor(t, "runs while a scrape stalls", func() bool { return runs.Load() >= before+6 })
+}

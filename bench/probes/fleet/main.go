@@ -7,6 +7,17 @@
 // The shop runs in a child process so its memory and CPU are not counted.
 //
 //	go run ./bench/probes/fleet -journeys 10000 -interval 1m -duration 150s
+//
+// With -vigil PATH (or -binary PATH) it measures the real binary instead:
+// it writes the same journey file and a runner config, starts
+// `PATH serve --role runner -c vigil.yaml` as a child process (with this
+// process's environment, so GOMEMLIMIT and GOGC reach it), scrapes its
+// /metrics every 15 s as Prometheus would, and reads RSS and CPU from
+// /proc. Run history goes to an in-process stand-in of the server's
+// POST /api/v1/runs. See binary.go.
+//
+//	go build -o /tmp/vigil ./cmd/vigil
+//	go run ./bench/probes/fleet -vigil /tmp/vigil -journeys 10000 -interval 1m -duration 150s
 package main
 
 import (
@@ -46,6 +57,10 @@ func main() {
 	warm := flag.Duration("warmup", 30*time.Second, "start lag is taken from after this point")
 	conc := flag.Int("concurrency", 0, "scheduler concurrency (0: the default, 64)")
 	memprof := flag.String("memprofile", "", "write a heap profile here once the journeys are scheduled")
+	var bin string
+	flag.StringVar(&bin, "vigil", "", "measure the vigil binary at `PATH`, run as serve --role runner in a child process, instead of the scheduler in-process")
+	flag.StringVar(&bin, "binary", "", "same as -vigil `PATH`")
+	scrapeEvery := flag.Duration("scrape-interval", 15*time.Second, "with -vigil: scrape the runner's /metrics this often")
 	flag.Parse()
 	if *serve != "" {
 		shop(*serve)
@@ -66,6 +81,13 @@ func main() {
 			log.Fatal("shop did not start")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if bin != "" {
+		if *conc != 0 || *memprof != "" {
+			log.Fatal("-concurrency and -memprofile apply to the in-process mode only")
+		}
+		runBinary(bin, *addr, *n, *interval, *dur, *warm, *scrapeEvery, cmd.Process.Pid)
+		return
 	}
 	run(*addr, *n, *interval, *dur, *warm, *conc, cmd.Process.Pid, *memprof)
 }
@@ -132,8 +154,31 @@ func cpuSeconds(pid int) float64 {
 	return (u + s) / 100
 }
 
-func status(key string) float64 {
-	b, _ := os.ReadFile("/proc/self/status")
+// writeJourneys writes the n journeys as one file, fleet.yaml in dir: the
+// worst case for parsing, every journey's YAML nodes at once.
+func writeJourneys(dir string, n int, interval time.Duration, addr string) string {
+	var b bytes.Buffer
+	b.WriteString("journeys:\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, journey, i, interval, addr)
+	}
+	file := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	return file
+}
+
+// status is a field of /proc/self/status in MiB (VmRSS, VmHWM).
+func status(key string) float64 { return statusOf(0, key) }
+
+// statusOf is a field of /proc/PID/status in MiB; pid 0 is this process.
+func statusOf(pid int, key string) float64 {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, _ := os.ReadFile(path)
 	for _, l := range strings.Split(string(b), "\n") {
 		if f := strings.Fields(l); len(f) >= 2 && f[0] == key+":" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
@@ -161,16 +206,34 @@ func gather(reg *prometheus.Registry) (h hist, runs map[string]float64, overload
 	if err != nil {
 		log.Fatal(err)
 	}
+	return families(mfs)
+}
+
+// families reads the start-lag histogram (summed over its series, without
+// the +Inf bucket), runs by result and overload skips from a gather or a
+// parsed scrape.
+func families(mfs []*dto.MetricFamily) (h hist, runs map[string]float64, overloads float64) {
 	runs = map[string]float64{}
 	for _, mf := range mfs {
 		switch mf.GetName() {
 		case probes.MetricStartLag:
-			hh := mf.GetMetric()[0].GetHistogram()
-			for _, b := range hh.GetBucket() {
-				h.le = append(h.le, b.GetUpperBound())
-				h.cum = append(h.cum, b.GetCumulativeCount())
+			for _, m := range mf.GetMetric() {
+				hh := m.GetHistogram()
+				i := 0
+				for _, b := range hh.GetBucket() {
+					if math.IsInf(b.GetUpperBound(), +1) {
+						continue
+					}
+					if i == len(h.le) {
+						h.le = append(h.le, b.GetUpperBound())
+						h.cum = append(h.cum, 0)
+					}
+					h.cum[i] += b.GetCumulativeCount()
+					i++
+				}
+				h.n += hh.GetSampleCount()
+				h.sum += hh.GetSampleSum()
 			}
-			h.n, h.sum = hh.GetSampleCount(), hh.GetSampleSum()
 		case probes.MetricRuns:
 			for _, m := range mf.GetMetric() {
 				runs[label(m, probes.LabelResult)] += m.GetCounter().GetValue()
@@ -228,23 +291,13 @@ func (h hist) fractionAtMost(le float64) float64 {
 }
 
 func run(addr string, n int, interval, dur, warm time.Duration, conc, shopPID int, memprof string) {
-	var b bytes.Buffer
-	b.WriteString("journeys:\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, journey, i, interval, addr)
-	}
-	// One file, loaded as the runner loads it (the worst case for parsing:
-	// every journey's YAML nodes at once).
+	// One file, loaded as the runner loads it.
 	dir, err := os.MkdirTemp("", "fleet")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	file := filepath.Join(dir, "fleet.yaml")
-	if err := os.WriteFile(file, b.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	b = bytes.Buffer{}
+	file := writeJourneys(dir, n, interval, addr)
 	reg := prometheus.NewRegistry()
 	m, err := probes.NewMetrics(reg)
 	if err != nil {
@@ -291,18 +344,53 @@ func run(addr string, n int, interval, dur, warm time.Duration, conc, shopPID in
 	heapEnd := float64(ms.HeapAlloc) / (1 << 20)
 	cancel()
 	s.Stop()
-	d := h1.minus(h0)
 	ok, fail := r1["success"]-r0["success"], r1["failure"]-r0["failure"]
-	secs := t2.Sub(t1).Seconds()
-	fmt.Printf("ran %.0f s (measured the last %.0f s): %.0f journeys passed, %.0f failed, %.0f overload skips; %.1f journeys/s (%.1f requests/s)\n",
-		t2.Sub(start).Seconds(), secs, ok, fail, o1-o0, (ok+fail)/secs, 3*(ok+fail)/secs)
-	fmt.Printf("peak RSS (VmHWM) %.1f MiB (whole run, incl. parsing the journeys); largest RSS sampled while running %.1f MiB\n", status("VmHWM"), peakLive)
+	res := result{ok: ok, fail: fail, overloads: o1 - o0, ran: t2.Sub(start).Seconds(), secs: t2.Sub(t1).Seconds(),
+		hwm: status("VmHWM"), peakLive: peakLive, cpu: c2 - c1, cpuAll: c2 - c0, shopCPU: sc2 - sc1,
+		lag: h1.minus(h0), load: load}
+	res.printRuns()
+	res.printRSS()
 	fmt.Printf("live heap after GC: %.1f MiB with the journeys scheduled (before any run), %.1f MiB at the end (%.1f KiB per journey); GOGC=%s GOMEMLIMIT=%s\n",
 		heapSched, heapEnd, heapEnd*1024/float64(n), os.Getenv("GOGC"), os.Getenv("GOMEMLIMIT"))
-	fmt.Printf("runner CPU %.2f cores (%.2f CPU-ms per journey run); shop CPU %.2f cores; CPU incl. setup %.1f s\n",
-		(c2-c1)/secs, (c2-c1)*1000/(ok+fail), (sc2-sc1)/secs, c2-c0)
-	fmt.Printf("start lag over %d starts: p50 %.3f ms, p99 %.3f ms (interpolated in buckets %v s); mean %.3f ms; %.4f%% of starts ≤ 10 ms, %.4f%% ≤ 1 ms\n",
-		d.n, 1000*d.quantile(.5), 1000*d.quantile(.99), d.le, 1000*d.sum/float64(d.n), 100*d.fractionAtMost(.01), 100*d.fractionAtMost(.001))
-	fmt.Printf("load average at the end: %s (1/5/15 min)\n", load)
+	res.printCPU()
+	res.printLag()
 	_ = sc0
+}
+
+// result is what both modes measure; its lines are the summary.
+type result struct {
+	label               string // prefixed to each line; "" in-process
+	ok, fail, overloads float64
+	ran, secs           float64 // whole run, measured part (s)
+	hwm, peakLive       float64 // MiB
+	cpu, cpuAll         float64 // runner CPU (s): measured part, whole run incl. setup
+	cpuTail             string  // replaces "CPU incl. setup" when set
+	shopCPU             float64
+	lag                 hist
+	load                string
+}
+
+func (r result) printRuns() {
+	fmt.Printf("%sran %.0f s (measured the last %.0f s): %.0f journeys passed, %.0f failed, %.0f overload skips; %.1f journeys/s (%.1f requests/s)\n",
+		r.label, r.ran, r.secs, r.ok, r.fail, r.overloads, (r.ok+r.fail)/r.secs, 3*(r.ok+r.fail)/r.secs)
+}
+
+func (r result) printRSS() {
+	fmt.Printf("%speak RSS (VmHWM) %.1f MiB (whole run, incl. parsing the journeys); largest RSS sampled while running %.1f MiB\n", r.label, r.hwm, r.peakLive)
+}
+
+func (r result) printCPU() {
+	tail := r.cpuTail
+	if tail == "" {
+		tail = fmt.Sprintf("CPU incl. setup %.1f s", r.cpuAll)
+	}
+	fmt.Printf("%srunner CPU %.2f cores (%.2f CPU-ms per journey run); shop CPU %.2f cores; %s\n",
+		r.label, r.cpu/r.secs, r.cpu*1000/(r.ok+r.fail), r.shopCPU/r.secs, tail)
+}
+
+func (r result) printLag() {
+	d := r.lag
+	fmt.Printf("%sstart lag over %d starts: p50 %.3f ms, p99 %.3f ms (interpolated in buckets %v s); mean %.3f ms; %.4f%% of starts ≤ 10 ms, %.4f%% ≤ 1 ms\n",
+		r.label, d.n, 1000*d.quantile(.5), 1000*d.quantile(.99), d.le, 1000*d.sum/float64(d.n), 100*d.fractionAtMost(.01), 100*d.fractionAtMost(.001))
+	fmt.Printf("%sload average at the end: %s (1/5/15 min)\n", r.label, r.load)
 }
