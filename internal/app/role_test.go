@@ -132,44 +132,7 @@ func TestRunnersAndServer(t *testing.T) {
 	defer func() { remoteWriteEvery = 0 }()
 	prom := testenv.Prometheus(t, "")
 
-	var hits atomic.Int64
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hits.Add(1)%5 == 0 {
-			http.Error(w, "boom", 500)
-			return
-		}
-		io.WriteString(w, "ok")
-	}))
-	defer shop.Close()
-
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	journeys := write("journeys.yaml", fmt.Sprintf(`journeys:
-  - name: shop
-    interval: 200ms
-    timeout: 150ms
-    steps:
-      - name: home
-        http: {url: %q}
-        expect: {status: [200]}
-`, shop.URL))
-	slos := write("slos.yaml", `slos:
-  - name: shop-availability
-    service: shop
-    class: customer-facing
-    objective: 99
-    window: 1d
-    sli:
-      events:
-        error_query: sum(rate(vigil_probe_runs_total{journey="shop",result="failure"}[{{.window}}]))
-        total_query: sum(rate(vigil_probe_runs_total{journey="shop"}[{{.window}}]))
-`)
+	dir, journeys, slos := shopFixture(t)
 
 	srvCfg := config.Default()
 	srvCfg.DataDir = filepath.Join(dir, "server")
@@ -349,4 +312,48 @@ func TestRoleChecks(t *testing.T) {
 	if err == nil || err.Error() != "role runner: runner.server_url: expected the URL of the vigil server that keeps run history, found none" {
 		t.Fatalf("runner without a server: %v", err)
 	}
+}
+
+// shopFixture serves a shop that fails every fifth request, and writes a
+// journey probing it every 200 ms and an SLO over that journey's runs.
+func shopFixture(t *testing.T) (dir, journeys, slos string) {
+	t.Helper()
+	var hits atomic.Int64
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hits.Add(1)%5 == 0 {
+			http.Error(w, "boom", 500)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(shop.Close)
+	dir = t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	journeys = write("journeys.yaml", fmt.Sprintf(`journeys:
+  - name: shop
+    interval: 200ms
+    timeout: 150ms
+    steps:
+      - name: home
+        http: {url: %q}
+        expect: {status: [200]}
+`, shop.URL))
+	slos = write("slos.yaml", `slos:
+  - name: shop-availability
+    service: shop
+    class: customer-facing
+    objective: 99
+    window: 1d
+    sli:
+      events:
+        error_query: sum(rate(vigil_probe_runs_total{journey="shop",result="failure"}[{{.window}}]))
+        total_query: sum(rate(vigil_probe_runs_total{journey="shop"}[{{.window}}]))
+`)
+	return dir, journeys, slos
 }

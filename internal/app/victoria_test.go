@@ -2,14 +2,11 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,15 +24,7 @@ func TestRunnerToVictoriaMetrics(t *testing.T) {
 	defer func() { remoteWriteEvery = 0 }()
 	vm := testenv.VictoriaMetrics(t)
 
-	var hits atomic.Int64
-	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hits.Add(1)%5 == 0 {
-			http.Error(w, "boom", 500)
-			return
-		}
-		io.WriteString(w, "ok")
-	}))
-	defer shop.Close()
+	dir, journeys, slos := shopFixture(t)
 	// The runner's run history goes to a stand-in server that takes it.
 	history := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "POST" && r.URL.Path == "/api/v1/runs" {
@@ -46,34 +35,6 @@ func TestRunnerToVictoriaMetrics(t *testing.T) {
 	}))
 	defer history.Close()
 
-	dir := t.TempDir()
-	write := func(name, text string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	journeys := write("journeys.yaml", fmt.Sprintf(`journeys:
-  - name: shop
-    interval: 200ms
-    timeout: 150ms
-    steps:
-      - name: home
-        http: {url: %q}
-        expect: {status: [200]}
-`, shop.URL))
-	slos := write("slos.yaml", `slos:
-  - name: shop-availability
-    service: shop
-    class: customer-facing
-    objective: 99
-    window: 1d
-    sli:
-      events:
-        error_query: sum(rate(vigil_probe_runs_total{journey="shop",result="failure"}[{{.window}}]))
-        total_query: sum(rate(vigil_probe_runs_total{journey="shop"}[{{.window}}]))
-`)
 	c := config.Default()
 	c.Region = "eu"
 	c.ExternalLabels = map[string]string{"replica": "eu-1"}

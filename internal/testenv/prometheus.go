@@ -91,6 +91,23 @@ func PrometheusWith(t testing.TB, o PrometheusOptions) (baseURL string) {
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return serveOnFreePort(t, "prometheus", work, "/-/ready", func(addr string) *exec.Cmd {
+		return exec.Command(bin,
+			"--config.file="+cfg,
+			"--storage.tsdb.path="+tsdbDir,
+			"--web.listen-address="+addr,
+			"--web.enable-remote-write-receiver",
+			"--log.level=warn",
+		)
+	})
+}
+
+// serveOnFreePort starts the server command(addr) makes on a free loopback
+// port, waits until GET ready answers 200, stops it at the test's end (or
+// at exit), and returns its base URL. A port taken in the meantime by
+// someone else is retried.
+func serveOnFreePort(t testing.TB, name, work, ready string, command func(addr string) *exec.Cmd) string {
+	t.Helper()
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
@@ -98,24 +115,18 @@ func PrometheusWith(t testing.TB, o PrometheusOptions) (baseURL string) {
 			t.Fatal(err)
 		}
 		addr := "127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin,
-			"--config.file="+cfg,
-			"--storage.tsdb.path="+tsdbDir,
-			"--web.listen-address="+addr,
-			"--web.enable-remote-write-receiver",
-			"--log.level=warn",
-		)
+		cmd := command(addr)
 		cmd.Dir = work
-		p, err := startProc("prometheus", cmd, filepath.Join(work, "prometheus.log"))
+		p, err := startProc(name, cmd, filepath.Join(work, name+".log"))
 		if err != nil {
 			t.Fatalf("testenv: %v", err)
 		}
 		stop := func() { p.terminate(syscall.SIGTERM, 15*time.Second) }
 		addStopper(stop)
 		url := "http://" + addr
-		if err := waitReady(url+"/-/ready", 60*time.Second, p); err != nil {
+		if err := waitReady(url+ready, 60*time.Second, p); err != nil {
 			stop()
-			lastErr = fmt.Errorf("prometheus did not become ready on %s: %v\n%s", addr, err, p.logTail())
+			lastErr = fmt.Errorf("%s did not become ready on %s: %v\n%s", name, addr, err, p.logTail())
 			if strings.Contains(p.logTail(), "address already in use") {
 				continue
 			}

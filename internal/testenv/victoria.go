@@ -1,14 +1,9 @@
 package testenv
 
 import (
-	"fmt"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // VictoriaMetrics starts a single-node VictoriaMetrics (Debian's
@@ -30,14 +25,8 @@ func VictoriaMetrics(t testing.TB) (baseURL string) {
 		Missing(t, "victoria-metrics (Debian package victoria-metrics)")
 	}
 	work := t.TempDir()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(port)
-		cmd := exec.Command(bin,
+	return serveOnFreePort(t, "victoria-metrics", work, "/health", func(addr string) *exec.Cmd {
+		return exec.Command(bin,
 			"-httpListenAddr="+addr,
 			"-storageDataPath="+filepath.Join(work, "data"),
 			"-retentionPeriod=1y",
@@ -45,25 +34,5 @@ func VictoriaMetrics(t testing.TB) (baseURL string) {
 			"-search.disableCache",
 			"-loggerLevel=WARN",
 		)
-		cmd.Dir = work
-		p, err := startProc("victoria-metrics", cmd, filepath.Join(work, "victoria-metrics.log"))
-		if err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		stop := func() { p.terminate(syscall.SIGTERM, 15*time.Second) }
-		addStopper(stop)
-		url := "http://" + addr
-		if err := waitReady(url+"/health", 60*time.Second, p); err != nil {
-			stop()
-			lastErr = fmt.Errorf("victoria-metrics did not become ready on %s: %v\n%s", addr, err, p.logTail())
-			if strings.Contains(p.logTail(), "address already in use") {
-				continue
-			}
-			break
-		}
-		t.Cleanup(stop)
-		return url
-	}
-	t.Fatalf("testenv: %v", lastErr)
-	return ""
+	})
 }
