@@ -115,19 +115,45 @@ func (h *durHistogram) metric(desc *prometheus.Desc, labels ...string) prometheu
 
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := newMetrics()
+	for _, c := range append(m.ownCollectors(), (*journeyCollector)(m)) {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Help texts of the per-journey families (const metrics and the direct
+// gatherer use the same).
+const (
+	helpSuccess      = "1 if the last run of the journey passed, else 0."
+	helpDuration     = "Duration of the last run of the journey in seconds."
+	helpConsecutive  = "Failed runs in a row, 0 after a pass."
+	helpCertExpiry   = "Unix time of the earliest certificate expiry seen in the peer chain."
+	helpPaused       = "1 while the journey is inside a pause window."
+	helpRuns         = "Journey runs by result."
+	helpStepRuns     = "Step runs by result (skipped steps are not counted)."
+	helpStepFailures = "Step failures by reason."
+	helpOverloads    = "Runs not started because the previous run was still going."
+	helpDurHist      = "Journey run duration in seconds."
+	helpStepDurHist  = "Step duration in seconds (journeys with step_histograms)."
+)
+
+func newMetrics() *Metrics {
 	j := []string{LabelJourney}
-	m := &Metrics{
-		success:      prometheus.NewDesc(MetricSuccess, "1 if the last run of the journey passed, else 0.", j, nil),
-		duration:     prometheus.NewDesc(MetricDuration, "Duration of the last run of the journey in seconds.", j, nil),
-		consecutive:  prometheus.NewDesc(MetricConsecutiveFailures, "Failed runs in a row, 0 after a pass.", j, nil),
-		certExpiry:   prometheus.NewDesc(MetricSSLEarliestCertExpiry, "Unix time of the earliest certificate expiry seen in the peer chain.", j, nil),
-		paused:       prometheus.NewDesc(MetricPaused, "1 while the journey is inside a pause window.", j, nil),
-		runs:         prometheus.NewDesc(MetricRuns, "Journey runs by result.", []string{LabelJourney, LabelResult}, nil),
-		stepRuns:     prometheus.NewDesc(MetricStepRuns, "Step runs by result (skipped steps are not counted).", []string{LabelJourney, LabelStep, LabelResult}, nil),
-		stepFailures: prometheus.NewDesc(MetricStepFailures, "Step failures by reason.", []string{LabelJourney, LabelStep, LabelReason}, nil),
-		overloads:    prometheus.NewDesc(MetricOverloadSkips, "Runs not started because the previous run was still going.", j, nil),
-		durHist:      prometheus.NewDesc(MetricDurationHistogram, "Journey run duration in seconds.", j, nil),
-		stepDurHist:  prometheus.NewDesc(MetricStepDurationHistogram, "Step duration in seconds (journeys with step_histograms).", []string{LabelJourney, LabelStep}, nil),
+	return &Metrics{
+		success:      prometheus.NewDesc(MetricSuccess, helpSuccess, j, nil),
+		duration:     prometheus.NewDesc(MetricDuration, helpDuration, j, nil),
+		consecutive:  prometheus.NewDesc(MetricConsecutiveFailures, helpConsecutive, j, nil),
+		certExpiry:   prometheus.NewDesc(MetricSSLEarliestCertExpiry, helpCertExpiry, j, nil),
+		paused:       prometheus.NewDesc(MetricPaused, helpPaused, j, nil),
+		runs:         prometheus.NewDesc(MetricRuns, helpRuns, []string{LabelJourney, LabelResult}, nil),
+		stepRuns:     prometheus.NewDesc(MetricStepRuns, helpStepRuns, []string{LabelJourney, LabelStep, LabelResult}, nil),
+		stepFailures: prometheus.NewDesc(MetricStepFailures, helpStepFailures, []string{LabelJourney, LabelStep, LabelReason}, nil),
+		overloads:    prometheus.NewDesc(MetricOverloadSkips, helpOverloads, j, nil),
+		durHist:      prometheus.NewDesc(MetricDurationHistogram, helpDurHist, j, nil),
+		stepDurHist:  prometheus.NewDesc(MetricStepDurationHistogram, helpStepDurHist, []string{LabelJourney, LabelStep}, nil),
 		startLag:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStartLag, Help: "How late runs started against their schedule, in seconds.", Buckets: StartLagBuckets}),
 		inFlight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricInFlight, Help: "Journey runs executing now."}),
 		journeys:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricJourneys, Help: "Journeys scheduled."}),
@@ -135,12 +161,11 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		reloadTime:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessTime, Help: "Unix time of the last successful configuration reload."}),
 		state:        map[string]*journeyState{},
 	}
-	for _, c := range []prometheus.Collector{(*journeyCollector)(m), m.startLag, m.inFlight, m.journeys, m.reloadOK, m.reloadTime} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
-	return m, nil
+}
+
+// ownCollectors are the runner's own metrics (not per journey).
+func (m *Metrics) ownCollectors() []prometheus.Collector {
+	return []prometheus.Collector{m.startLag, m.inFlight, m.journeys, m.reloadOK, m.reloadTime}
 }
 
 // journeyCollector exports the per-journey series of Metrics.

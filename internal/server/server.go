@@ -10,11 +10,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/vigil-dev/vigil/internal/version"
 )
 
@@ -34,6 +38,9 @@ type Server struct {
 	mux      *http.ServeMux
 	Registry *prometheus.Registry
 	log      *slog.Logger
+
+	mu     sync.Mutex
+	extras []prometheus.Gatherer // see AddGatherer
 }
 
 // New builds a server with /healthz, /readyz and /metrics registered, and a
@@ -66,9 +73,54 @@ func New(opts Options) *Server {
 		w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer(), promhttp.HandlerOpts{Registry: reg}))
 	s.mux.HandleFunc("GET /api/v1/version", func(w http.ResponseWriter, r *http.Request) { WriteJSON(w, 200, version.Get()) })
 	return s
+}
+
+// AddGatherer serves g's families on /metrics beside the registry's. g's
+// series are trusted as they are (no per-series checks: that is its point,
+// see probes.NewMetricsDirect); a family name both expose is an error.
+func (s *Server) AddGatherer(g prometheus.Gatherer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.extras = append(s.extras, g)
+}
+
+// Gatherer gathers the registry and every added gatherer: what /metrics
+// serves and remote write sends.
+func (s *Server) Gatherer() prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		mfs, err := s.Registry.Gather()
+		if err != nil {
+			return mfs, err
+		}
+		s.mu.Lock()
+		extras := slices.Clone(s.extras)
+		s.mu.Unlock()
+		if len(extras) == 0 {
+			return mfs, nil
+		}
+		seen := make(map[string]bool, len(mfs))
+		for _, mf := range mfs {
+			seen[mf.GetName()] = true
+		}
+		for _, g := range extras {
+			more, err := g.Gather()
+			if err != nil {
+				return mfs, err
+			}
+			for _, mf := range more {
+				if seen[mf.GetName()] {
+					return mfs, fmt.Errorf("metric family %s is exposed twice", mf.GetName())
+				}
+				seen[mf.GetName()] = true
+				mfs = append(mfs, mf)
+			}
+		}
+		slices.SortFunc(mfs, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+		return mfs, nil
+	})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

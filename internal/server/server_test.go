@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 func start(t *testing.T, opts Options) (string, *Server, context.CancelFunc, chan error) {
@@ -178,5 +182,25 @@ func TestShutdownBound(t *testing.T) {
 	done <- nil
 	if err == nil || !strings.Contains(err.Error(), "cut off") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestAddedGathererOnMetrics(t *testing.T) {
+	url, s, _, _ := start(t, Options{})
+	family := func(name string) prometheus.Gatherer {
+		return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+			return []*dto.MetricFamily{{Name: proto.String(name), Help: proto.String("h"), Type: dto.MetricType_GAUGE.Enum(),
+				Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(7)}}}}}, nil
+		})
+	}
+	s.AddGatherer(family("extra_series"))
+	if _, body := get(t, "GET", url+"/metrics", ""); !strings.Contains(body, "\nextra_series 7\n") || !strings.Contains(body, "go_goroutines") {
+		t.Fatalf("/metrics:\n%s", body)
+	}
+	// A family exposed twice would make Prometheus refuse the whole scrape:
+	// say so instead.
+	s.AddGatherer(family("go_goroutines"))
+	if code, body := get(t, "GET", url+"/metrics", ""); code != 500 || !strings.Contains(body, "go_goroutines is exposed twice") {
+		t.Fatalf("duplicate family: %d %s", code, body)
 	}
 }
