@@ -92,6 +92,23 @@ func TestConfigCheck(t *testing.T) {
 	if r := run(t, nil, "config", "check"); r.code != 2 {
 		t.Fatalf("missing argument should exit 2: %+v", r)
 	}
+	// The journey and SLO files it names are checked too, and a TSDB kept
+	// shorter than the SLOs read.
+	writeFile(t, dir, "j.yaml", "journeys:\n  - name: home\n    interval: 1m\n    http: {url: \"http://127.0.0.1:1/\"}\n")
+	writeFile(t, dir, "s.yaml", "slos:\n  - name: avail\n    service: shop\n    objective: 99\n    window: 28d\n    sli:\n      events:\n        error_query: sum(rate(e[{{.window}}]))\n        total_query: sum(rate(t[{{.window}}]))\n")
+	withFiles := writeFile(t, dir, "files.yaml", "journeys: [j.yaml]\nslos: [s.yaml]\n")
+	if r := run(t, nil, "config", "check", withFiles); r.code != 0 || !strings.Contains(r.stdout, "1 journeys, 1 SLOs") {
+		t.Fatalf("with files: %+v", r)
+	}
+	short := writeFile(t, dir, "short.yaml", "journeys: [j.yaml]\nslos: [s.yaml]\nretention:\n  tsdb: 10d\n")
+	if r := run(t, nil, "config", "check", short); r.code != 2 || !strings.Contains(r.stderr, "short.yaml:4: retention.tsdb: expected at least") {
+		t.Fatalf("short tsdb retention: %+v", r)
+	}
+	writeFile(t, dir, "badj.yaml", "journeys:\n  - name: home\n    interval: soon\n    http: {url: \"http://127.0.0.1:1/\"}\n")
+	badJourneys := writeFile(t, dir, "badj-config.yaml", "journeys: [badj.yaml]\n")
+	if r := run(t, nil, "config", "check", badJourneys); r.code != 2 || !strings.Contains(r.stderr, "badj.yaml:3:") {
+		t.Fatalf("bad journey file: %+v", r)
+	}
 	if r := run(t, nil, "serve", "--bogus"); r.code != 2 {
 		t.Fatalf("unknown flag should exit 2: %+v", r)
 	}
