@@ -142,13 +142,17 @@ func TestRunnersAndServer(t *testing.T) {
 	tokens := server.NewTokens(map[string]server.Role{runnerToken: server.RoleRunner, viewerToken: server.RoleViewer})
 	srvURL := started(t, RoleServer, srvCfg, tokens)
 
-	// The eu runner writes through a gate that can turn the endpoint away.
+	// The eu runner writes through a gate that can take the endpoint away.
 	var down atomic.Bool
 	target, _ := url.Parse(prom)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
-			http.Error(w, "unavailable", 503)
+			// As a stopped Prometheus looks to its writers: the
+			// connection goes away without an answer.
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
 			return
 		}
 		proxy.ServeHTTP(w, r)
