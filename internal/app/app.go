@@ -158,7 +158,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		}
 	}()
 	sloDone := make(chan struct{})
-	go func() { sloSvc.run(runCtx, srv.Registry); close(sloDone) }()
+	go func() { sloSvc.run(runCtx, srv.Gatherer()); close(sloDone) }()
 	defer func() { stopRun(); <-sloDone }()
 	if role == RoleAll {
 		rwDone, err := startRemoteWrite(runCtx, cfg, srv.Gatherer(), srv.Registry, log)

@@ -361,3 +361,30 @@ func shopFixture(t *testing.T) (dir, journeys, slos string) {
 `)
 	return dir, journeys, slos
 }
+
+// On one machine (role all) the probe series reach the embedded TSDB, with
+// the region and external labels, and the SLO evaluator reads them there.
+func TestAllRoleStoresProbeSeriesInEmbeddedTSDB(t *testing.T) {
+	appendEvery = 200 * time.Millisecond
+	// Registered before the service starts, so it runs after it stopped.
+	t.Cleanup(func() { appendEvery = 15 * time.Second })
+	dir, journeys, slos := shopFixture(t)
+	c := config.Default()
+	c.Region = "eu"
+	c.ExternalLabels = map[string]string{"replica": "one"}
+	c.DataDir = filepath.Join(dir, "all")
+	c.Journeys = []string{journeys}
+	c.SLOs = []string{slos}
+	u := started(t, RoleAll, c, nil)
+	waitFor(t, 20*time.Second, "probe series in the embedded TSDB", func() bool {
+		var r struct {
+			Data struct {
+				Result []struct {
+					Metric map[string]string `json:"metric"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		getJSON(t, u+"/api/v1/query?query="+url.QueryEscape(`vigil_probe_runs_total{journey="shop",result="success",region="eu",replica="one"}`), "", &r)
+		return len(r.Data.Result) == 1
+	})
+}

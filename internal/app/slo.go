@@ -21,10 +21,9 @@ import (
 // How often vigil's own registry lands in the embedded TSDB, and how often
 // SLOs are evaluated. 15 s is Prometheus's common scrape interval; SLO math
 // works in minutes.
-const (
-	appendEvery   = 15 * time.Second
-	evaluateEvery = time.Minute
-)
+var appendEvery = 15 * time.Second // a var: tests shorten it
+
+const evaluateEvery = time.Minute
 
 // sloService is the embedded TSDB (when no Prometheus is configured) and the
 // SLO evaluator over it or over the configured Prometheus.
