@@ -179,6 +179,25 @@ func strs(v any) []string {
 	return out
 }
 
+func TestSystemdSyncUnits(t *testing.T) {
+	u := string(read(t, "systemd/vigil-sync@.service"))
+	for _, want := range []string{"Type=oneshot", "ExecStart=/usr/local/bin/vigil %i sync -c /etc/vigil/vigil.yaml", "DynamicUser=yes",
+		"NoNewPrivileges=yes", "ProtectSystem=strict", "SystemCallFilter=@system-service", "CapabilityBoundingSet=\n", "MemoryDenyWriteExecute=yes"} {
+		if !strings.Contains(u, want) {
+			t.Errorf("vigil-sync@.service lacks %q", want)
+		}
+	}
+	if strings.Contains(u, "Restart=") || strings.Contains(u, "[Install]") {
+		t.Error("vigil-sync@.service is started by its timer only")
+	}
+	timer := string(read(t, "systemd/vigil-sync@.timer"))
+	for _, want := range []string{"OnCalendar=", "Persistent=true", "WantedBy=timers.target"} {
+		if !strings.Contains(timer, want) {
+			t.Errorf("vigil-sync@.timer lacks %q", want)
+		}
+	}
+}
+
 func TestSystemdUnits(t *testing.T) {
 	for _, role := range []string{"server", "runner"} {
 		u := string(read(t, "systemd/vigil-"+role+".service"))

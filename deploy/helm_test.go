@@ -133,6 +133,10 @@ func TestHelmTemplate(t *testing.T) {
 			if n := len(ch.kind["PrometheusRule"]); tc.monitoring != (n == 1) || !tc.monitoring && n != 0 {
 				t.Errorf("%d PrometheusRules (monitoring %v)", n, tc.monitoring)
 			}
+			// Source syncs: off by default, one CronJob per kind when on.
+			if n, want := len(ch.kind["CronJob"]), map[bool]int{true: 3}[tc.name == "multi-region"]; n != want {
+				t.Errorf("%d sync CronJobs, want %d", n, want)
+			}
 			if tc.name == "multi-region" {
 				// server.config extras merge over the chart's keys.
 				c := ch.configs[helmRelease+"-server"]
@@ -390,7 +394,60 @@ func checkChart(t *testing.T, docs []map[string]any) *chart {
 	for name, r := range ch.kind["PrometheusRule"] {
 		checkPrometheusRule(t, name, r)
 	}
+	for name, cj := range ch.kind["CronJob"] {
+		checkSyncCronJob(t, ch, name, cj)
+	}
 	return ch
+}
+
+// checkSyncCronJob checks a source-sync CronJob: one run at a time, the
+// server's config and Secret, and the pod security the Deployments have.
+func checkSyncCronJob(t *testing.T, ch *chart, name string, cj map[string]any) {
+	t.Helper()
+	if get(cj, "spec.concurrencyPolicy") != "Forbid" {
+		t.Errorf("%s: concurrencyPolicy %v, want Forbid (one sync at a time)", name, get(cj, "spec.concurrencyPolicy"))
+	}
+	pod := get(cj, "spec.jobTemplate.spec.template.spec")
+	if get(pod, "securityContext.runAsNonRoot") != true || get(pod, "restartPolicy") != "Never" || get(pod, "automountServiceAccountToken") != false {
+		t.Errorf("%s: pod %v", name, pod)
+	}
+	cs := list(get(pod, "containers"))
+	if len(cs) != 1 {
+		t.Fatalf("%s: %d containers", name, len(cs))
+	}
+	c := cs[0]
+	args := strs(get(c, "args"))
+	if len(args) != 4 || !slices.Contains([]string{"oncall", "support", "changes"}, args[0]) || args[1] != "sync" || args[3] != "/etc/vigil/vigil.yaml" {
+		t.Errorf("%s: args %v", name, args)
+	}
+	if get(c, "securityContext.readOnlyRootFilesystem") != true || get(c, "securityContext.allowPrivilegeEscalation") != false {
+		t.Errorf("%s: container security %v", name, get(c, "securityContext"))
+	}
+	if drop := strs(get(c, "securityContext.capabilities.drop")); len(drop) != 1 || drop[0] != "ALL" {
+		t.Errorf("%s: capabilities %v", name, get(c, "securityContext.capabilities"))
+	}
+	for _, p := range []string{"resources.limits.cpu", "resources.limits.memory", "resources.requests.cpu", "resources.requests.memory"} {
+		if get(c, p) == nil {
+			t.Errorf("%s: %s missing", name, p)
+		}
+	}
+	dsn := false
+	for _, e := range list(get(c, "env")) {
+		if get(e, "value") != nil || get(e, "valueFrom.secretKeyRef.name") != "vigil-secrets" {
+			t.Errorf("%s: env %v not from the vigil-secrets Secret", name, get(e, "name"))
+		}
+		dsn = dsn || get(e, "name") == "VIGIL_PG_DSN"
+	}
+	// It reads the server's vigil.yaml (shared PostgreSQL), mounted from its
+	// ConfigMap.
+	server := helmRelease + "-server-config"
+	mounted := false
+	for _, v := range list(get(pod, "volumes")) {
+		mounted = mounted || get(v, "configMap.name") == server
+	}
+	if !dsn || !mounted || ch.kind["ConfigMap"][server] == nil {
+		t.Errorf("%s: needs the server's config (%v) and VIGIL_PG_DSN (%v)", name, mounted, dsn)
+	}
 }
 
 // checkChartDeployment checks what checkDeployment does not: probe paths and
