@@ -36,7 +36,7 @@ func webRoutes(srv *server.Server, st *store.Store, sched *probes.Scheduler, slo
 	}
 	src := NewReviewSource(st, cfg)
 	src.SLOStatus = TeamSLOStatus(sloSvc.q, sloSvc.slos, cfg)
-	ui, err := web.New(web.Options{
+	o := web.Options{
 		Journeys:      sched.States,
 		JourneyLabels: func() map[string]map[string]string { return labels },
 		Runs:          st,
@@ -50,7 +50,11 @@ func webRoutes(srv *server.Server, st *store.Store, sched *probes.Scheduler, slo
 		Wins:          &reviews.Wins{Store: st, Org: OrgTree(cfg)},
 		Tokens:        tokens,
 		Logger:        log,
-	})
+	}
+	if st != nil { // logins and the CSRF key are shared by every replica
+		o.Sessions = st
+	}
+	ui, err := web.New(o)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-dev/vigil/internal/demo"
 	"github.com/vigil-dev/vigil/internal/server"
 	"github.com/vigil-dev/vigil/internal/store"
+	"github.com/vigil-dev/vigil/internal/testenv"
 	"github.com/vigil-dev/vigil/internal/tsdb"
 	"github.com/vigil-dev/vigil/internal/web"
 	"github.com/vigil-dev/vigil/oncall"
@@ -120,24 +121,24 @@ func history(t testing.TB, now time.Time) (*tsdb.DB, []*slo.SLO, *slo.Report) {
 var testTemp string
 
 func TestMain(m *testing.M) {
-	code := func() int {
-		d, err := osMkdirTemp()
-		if err != nil {
-			panic(err)
+	d, err := osMkdirTemp()
+	if err != nil {
+		panic(err)
+	}
+	testTemp = d
+	// AtExit runs after the tests and after the servers testenv started.
+	testenv.AtExit(func() {
+		if sharedDB != nil {
+			sharedDB.Close()
 		}
-		testTemp = d
-		defer osRemoveAll(d)
-		defer func() {
-			if sharedDB != nil {
-				sharedDB.Close()
-			}
-		}()
-		return m.Run()
-	}()
-	osExit(code)
+		osRemoveAll(d)
+	})
+	testenv.Main(m)
 }
 
-func newFixture(t testing.TB, withTokens bool) *fixture {
+// newFixture builds the UI over the fixture's data; opts adjust its
+// Options (a shared session store, say) before it is built.
+func newFixture(t testing.TB, withTokens bool, opts ...func(*web.Options)) *fixture {
 	t.Helper()
 	now := time.Now()
 	db, slos, rep := history(t, now)
@@ -216,6 +217,9 @@ services: [{name: checkout-api, team: payments}]
 	if withTokens {
 		o.Tokens = server.NewTokens(map[string]server.Role{editorToken: server.RoleEditor, viewerToken: server.RoleViewer, runnerToken: server.RoleRunner})
 	}
+	for _, f := range opts {
+		f(&o)
+	}
 	ui, err := web.New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +292,6 @@ func (c *client) login(token string) {
 var (
 	osMkdirTemp = func() (string, error) { return os.MkdirTemp("", "vigil-web-test") }
 	osRemoveAll = os.RemoveAll
-	osExit      = os.Exit
 )
 
 func dirOf(t testing.TB, f *fixture) *oncall.Directory {

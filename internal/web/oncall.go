@@ -122,7 +122,7 @@ func (u *UI) oncallTeam(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := &oncallTeamView{Team: team, Week: week.String(), Prev: week.Add(-1).String(), Next: week.Add(1).String(),
-		TimeZone: loc.String(), Load: load, CanEdit: u.sessions.get(r, u.o.Now()).CanEdit(),
+		TimeZone: loc.String(), Load: load, CanEdit: u.session(r).CanEdit(),
 		Buckets: []oncall.Bucket{oncall.Business, oncall.Off, oncall.Sleep}}
 	for _, p := range pages {
 		row := pageRow{P: p, Key: p.Key(), Anchor: anchorID(p.Key())}
@@ -202,7 +202,7 @@ func (u *UI) classify(w http.ResponseWriter, r *http.Request) {
 		u.problem(w, r, http.StatusBadRequest, fmt.Sprintf("Note: expected at most 4000 characters, found %d.", len(note)))
 		return
 	}
-	sess := u.sessions.get(r, u.o.Now())
+	sess := u.session(r)
 	c := oncall.Classification{Page: key, Verdict: verdict, BusinessImpacting: r.PostFormValue("business_impacting") != "",
 		Note: note, By: u.o.Directory.Email(sess.Name), At: u.o.Now().UTC(), Via: ViaWeb}
 	if err := c.Validate(); err != nil {

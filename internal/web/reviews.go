@@ -157,7 +157,7 @@ func (u *UI) reviewWeek(w http.ResponseWriter, r *http.Request) {
 		// already escaped for its context, so it is embedded as is.
 		Body:    template.HTML(body),
 		Outbox:  entries,
-		CanEdit: u.sessions.get(r, u.o.Now()).CanEdit(),
+		CanEdit: u.session(r).CanEdit(),
 		Kinds:   []string{reviews.NoteHandoff, reviews.NoteAction},
 	}
 	u.render(w, r, http.StatusOK, "review_week.html", u.newPage(r, "Weekly review: "+team+", "+week.String(), v))
@@ -193,7 +193,7 @@ func (u *UI) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text := strings.TrimSpace(r.PostFormValue("text"))
-	sess := u.sessions.get(r, u.o.Now())
+	sess := u.session(r)
 	_, err = u.o.Reviews.AddNote(r.Context(), reviews.Note{Team: team, Week: week.String(), Kind: kind,
 		Author: u.o.Directory.Email(sess.Name), Text: text, At: u.o.Now().UTC()})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/vigil-dev/vigil/internal/server"
+	"github.com/vigil-dev/vigil/internal/store"
 )
 
 // Cookie names. The session cookie holds a random id; what it stands for
@@ -42,54 +44,132 @@ func (s *session) CanRead() bool {
 	return s != nil && (s.Role == server.RoleViewer || s.CanEdit())
 }
 
-type sessions struct {
-	mu sync.Mutex
-	m  map[string]*session // by sha256 of the cookie value
+// SessionStore keeps logins and the CSRF key. Replicas behind one load
+// balancer must share it (the store's *store.Store does, over the
+// database); without one, the UI keeps both in this process's memory.
+// Keys are session cookie values: implementations keep only their hash.
+type SessionStore interface {
+	CreateWebSession(ctx context.Context, key string, s store.WebSession) error
+	// WebSession returns the login under key; ok is false when there is
+	// none or it has expired at now.
+	WebSession(ctx context.Context, key string, now time.Time) (s store.WebSession, ok bool, err error)
+	DeleteWebSession(ctx context.Context, key string) error
+	PruneWebSessions(ctx context.Context, now time.Time) (int64, error)
+	// WebCSRFKey returns the key form tokens are signed with, the same on
+	// every replica.
+	WebCSRFKey(ctx context.Context) ([]byte, error)
 }
 
-func newSessions() *sessions { return &sessions{m: map[string]*session{}} }
+// memSessions is the in-memory SessionStore: for one process only.
+type memSessions struct {
+	mu  sync.Mutex
+	m   map[string]store.WebSession // by sha256 of the cookie value
+	key []byte
+}
+
+func newMemSessions() (*memSessions, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return &memSessions{m: map[string]store.WebSession{}, key: k}, nil
+}
 
 func sessionKey(id string) string {
 	h := sha256.Sum256([]byte(id))
 	return string(h[:])
 }
 
-func (s *sessions) get(r *http.Request, now time.Time) *session {
+func (s *memSessions) CreateWebSession(_ context.Context, key string, ws store.WebSession) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[sessionKey(key)] = ws
+	return nil
+}
+
+func (s *memSessions) WebSession(_ context.Context, key string, now time.Time) (store.WebSession, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ws, ok := s.m[sessionKey(key)]
+	if !ok {
+		return store.WebSession{}, false, nil
+	}
+	if now.After(ws.ExpiresAt) {
+		delete(s.m, sessionKey(key))
+		return store.WebSession{}, false, nil
+	}
+	return ws, true, nil
+}
+
+func (s *memSessions) DeleteWebSession(_ context.Context, key string) error {
+	s.mu.Lock()
+	delete(s.m, sessionKey(key))
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *memSessions) PruneWebSessions(_ context.Context, now time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for k, v := range s.m {
+		if now.After(v.ExpiresAt) {
+			delete(s.m, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *memSessions) WebCSRFKey(context.Context) ([]byte, error) { return s.key, nil }
+
+// session returns the request's login, nil without one. A store error
+// counts as no login (and is logged): the visitor is asked to log in.
+func (u *UI) session(r *http.Request) *session {
+	if ss, ok := r.Context().Value(sessionCtxKey{}).(*session); ok {
+		return ss
+	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil || c.Value == "" {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ss, ok := s.m[sessionKey(c.Value)]
+	ws, ok, err := u.sessions.WebSession(r.Context(), c.Value, u.o.Now())
+	if err != nil {
+		u.log.Error("web: read session", "err", err)
+		return nil
+	}
 	if !ok {
 		return nil
 	}
-	if now.After(ss.Expires) {
-		delete(s.m, sessionKey(c.Value))
-		return nil
-	}
-	return ss
+	return &session{Name: ws.Name, Role: server.Role(ws.Role), Expires: ws.ExpiresAt}
 }
 
-func (s *sessions) add(ss *session, now time.Time) string {
+// sessionCtxKey holds a request's login once read, so a page reads the
+// store once.
+type sessionCtxKey struct{}
+
+// withSession reads the request's login once and keeps it on the request.
+func (u *UI) withSession(r *http.Request) (*http.Request, *session) {
+	ss := u.session(r)
+	return r.WithContext(contextWith(r.Context(), sessionCtxKey{}, ss)), ss
+}
+
+// addSession stores a new login and returns its cookie value, dropping
+// expired logins as new ones come.
+func (u *UI) addSession(ctx context.Context, ss *session, now time.Time) (string, error) {
+	if _, err := u.sessions.PruneWebSessions(ctx, now); err != nil {
+		u.log.Warn("web: prune sessions", "err", err)
+	}
 	id := randomToken()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for k, v := range s.m { // drop expired logins as new ones come
-		if now.After(v.Expires) {
-			delete(s.m, k)
-		}
-	}
-	s.m[sessionKey(id)] = ss
-	return id
+	err := u.sessions.CreateWebSession(ctx, id, store.WebSession{Name: ss.Name, Role: string(ss.Role), ExpiresAt: ss.Expires, CreatedAt: now})
+	return id, err
 }
 
-func (s *sessions) remove(r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.mu.Lock()
-		delete(s.m, sessionKey(c.Value))
-		s.mu.Unlock()
+func (u *UI) removeSession(r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := u.sessions.DeleteWebSession(r.Context(), c.Value); err != nil {
+			u.log.Error("web: delete session", "err", err)
+		}
 	}
 }
 
@@ -193,7 +273,8 @@ func (u *UI) withSeed(r *http.Request) *http.Request {
 func (u *UI) reader(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r = u.withSeed(r)
-		if u.o.Tokens != nil && !u.sessions.get(r, u.o.Now()).CanRead() {
+		r, ss := u.withSession(r)
+		if u.o.Tokens != nil && !ss.CanRead() {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
@@ -211,7 +292,8 @@ func (u *UI) writer(h http.HandlerFunc) http.HandlerFunc {
 			http.Error(w, "403 forbidden: the form's CSRF token is missing or does not match this browser's session; reload the page and submit again", http.StatusForbidden)
 			return
 		}
-		if !u.sessions.get(r, u.o.Now()).CanEdit() {
+		r, ss := u.withSession(r)
+		if !ss.CanEdit() {
 			http.Error(w, "403 forbidden: this needs an editor session; log in at /login with an editor token", http.StatusForbidden)
 			return
 		}
@@ -251,7 +333,11 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := u.o.Now()
-	id := u.sessions.add(&session{Name: name, Role: role, Expires: now.Add(u.o.SessionTTL)}, now)
+	id, err := u.addSession(r.Context(), &session{Name: name, Role: role, Expires: now.Add(u.o.SessionTTL)}, now)
+	if err != nil {
+		u.fail(w, r, fmt.Errorf("store login: %w", err))
+		return
+	}
 	u.setCookie(w, r, sessionCookie, id, int(u.o.SessionTTL/time.Second))
 	u.log.Info("web: login", "name", name, "role", role)
 	http.Redirect(w, r, addQuery(next, "done", "login"), http.StatusSeeOther)
@@ -263,7 +349,7 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "403 forbidden: the form's CSRF token is missing or does not match", http.StatusForbidden)
 		return
 	}
-	u.sessions.remove(r)
+	u.removeSession(r)
 	u.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/status?done=logout", http.StatusSeeOther)
 }

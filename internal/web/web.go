@@ -11,7 +11,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"embed"
 	"fmt"
 	"html/template"
@@ -85,6 +84,10 @@ type Options struct {
 	// Tokens are the API tokens a login may present; nil: nobody can log
 	// in, reading is open and writing is off (as for the API).
 	Tokens *server.Tokens
+	// Sessions keeps logins and the CSRF key; replicas behind one load
+	// balancer must share it (serve passes the store). nil: this process's
+	// memory, fine for a single instance.
+	Sessions SessionStore
 	// SessionTTL is how long a login lasts (12 h by default).
 	SessionTTL time.Duration
 	// Refresh is the status page's auto-refresh interval (30 s by default).
@@ -99,7 +102,7 @@ type UI struct {
 	o        Options
 	tmpl     map[string]*template.Template
 	mux      *http.ServeMux
-	sessions *sessions
+	sessions SessionStore
 	csrfKey  []byte
 	log      *slog.Logger
 
@@ -133,11 +136,24 @@ func New(o Options) (*UI, error) {
 	if o.Refresh <= 0 {
 		o.Refresh = 30 * time.Second
 	}
-	u := &UI{o: o, mux: http.NewServeMux(), sessions: newSessions(), log: o.Logger, cache: map[string]cached{}}
-	u.csrfKey = make([]byte, 32)
-	if _, err := rand.Read(u.csrfKey); err != nil {
-		return nil, err
+	u := &UI{o: o, mux: http.NewServeMux(), sessions: o.Sessions, log: o.Logger, cache: map[string]cached{}}
+	if u.sessions == nil {
+		mem, err := newMemSessions()
+		if err != nil {
+			return nil, err
+		}
+		u.sessions = mem
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	key, err := u.sessions.WebCSRFKey(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("web: CSRF key: %w", err)
+	}
+	if len(key) < 32 {
+		return nil, fmt.Errorf("web: CSRF key of %d bytes, want 32 or more", len(key))
+	}
+	u.csrfKey = key
 	if err := u.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -231,7 +247,7 @@ type page struct {
 }
 
 func (u *UI) newPage(r *http.Request, title string, data any) *page {
-	p := &page{Title: title, Data: data, User: u.sessions.get(r, u.o.Now()), Canon: r.URL.RequestURI()}
+	p := &page{Title: title, Data: data, User: u.session(r), Canon: r.URL.RequestURI()}
 	p.CSRF = u.csrfToken(r)
 	for _, n := range []navItem{{"/status", "Status", false}, {"/slos", "SLOs", false}, {"/oncall", "On-call", false}, {"/reviews", "Reviews", false}, {"/wins", "Wins", false}, {"/outbox", "Outbox", false}} {
 		n.Current = r.URL.Path == n.Path || strings.HasPrefix(r.URL.Path, n.Path+"/") && n.Path != "/status"

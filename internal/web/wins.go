@@ -54,7 +54,7 @@ func (u *UI) renderWins(w http.ResponseWriter, r *http.Request, code int, period
 	}
 	cal := u.o.Wins.Org.Calendar
 	v := &winsView{Period: p.String(), Prev: cal.Add(p, -1).String(), Next: cal.Add(p, 1).String(),
-		CanEdit: u.sessions.get(r, u.o.Now()).CanEdit(), Warnings: warnings, Form: form, Added: added,
+		CanEdit: u.session(r).CanEdit(), Warnings: warnings, Form: form, Added: added,
 		Kinds:    []string{reviews.KindWin, reviews.KindChallenge},
 		Topics:   []string{reviews.TopicInitiative, reviews.TopicPeople, reviews.TopicOperations, reviews.TopicMetrics},
 		Audience: []string{reviews.AudienceTeam, reviews.AudienceOrg, reviews.AudienceCompany}}
@@ -87,7 +87,7 @@ func (u *UI) addWin(w http.ResponseWriter, r *http.Request) {
 	if l := f("link"); l != "" {
 		e.Links = []string{l}
 	}
-	sess := u.sessions.get(r, u.o.Now())
+	sess := u.session(r)
 	by := sess.Name
 	if u.o.Directory != nil {
 		by = u.o.Directory.Email(by)

@@ -81,7 +81,7 @@ func (u *UI) renderSelect(w http.ResponseWriter, r *http.Request, code int, leve
 	}
 	cal := org.Calendar
 	v := &selectView{Period: p.String(), Prev: cal.Add(p, -1).String(), Next: cal.Add(p, 1).String(), Level: level, Unit: unit,
-		CanEdit: u.sessions.get(r, u.o.Now()).CanEdit(), Kinds: []string{reviews.KindWin, reviews.KindChallenge},
+		CanEdit: u.session(r).CanEdit(), Kinds: []string{reviews.KindWin, reviews.KindChallenge},
 		Chosen: chosen, Rewrite: rw, Selected: selected}
 	v.Units = append(v.Units, selectUnit{reviews.LevelOrg, org.Name, "org " + org.Name, level == reviews.LevelOrg})
 	for _, g := range org.Groups {
@@ -140,7 +140,7 @@ func (u *UI) selectWins(w http.ResponseWriter, r *http.Request) {
 			*fld.dst = &s
 		}
 	}
-	by := u.sessions.get(r, u.o.Now()).Name
+	by := u.session(r).Name
 	if u.o.Directory != nil {
 		by = u.o.Directory.Email(by)
 	}
