@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -34,41 +35,10 @@ func newChangesCmd() *cobra.Command {
 		},
 	}
 
-	var team, weekFlag, format string
-	stats := &cobra.Command{
-		Use:   "stats --team T --week 2026-W47",
-		Short: "A team's changes in a week: the three rules, manual and off-hours, failure rate, frequency, lead and recovery time",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkTableJSON(format); err != nil {
-				return err
-			}
-			e, err := openRecords(cmd.Context(), file)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			spec, err := e.team(team)
-			if err != nil {
-				return err
-			}
-			w, err := parseWeekFlag(weekFlag, spec.Location)
-			if err != nil {
-				return err
-			}
-			st, err := oncall.LoadChangeWeek(cmd.Context(), e.st, recPageReader(e.st), spec, w, oncall.ChangeSettingsFor(e.cfg))
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeRecordsJSON(cmd.OutOrStdout(), st)
-			}
-			return changesTable(cmd.OutOrStdout(), st)
-		},
-	}
-	stats.Flags().StringVar(&team, "team", "", "team name from vigil.yaml")
-	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
-	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	stats := newWeekStatsCmd(&file, "A team's changes in a week: the three rules, manual and off-hours, failure rate, frequency, lead and recovery time",
+		func(ctx context.Context, e *recordsEnv, spec oncall.TeamSpec, w oncall.Week) (oncall.ChangeStats, error) {
+			return oncall.LoadChangeWeek(ctx, e.st, recPageReader(e.st), spec, w, oncall.ChangeSettingsFor(e.cfg))
+		}, changesTable)
 
 	c.AddCommand(newChangesSyncCmd(&file), imp, stats)
 	return c

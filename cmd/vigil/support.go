@@ -51,6 +51,49 @@ func (e *recordsEnv) team(name string) (oncall.TeamSpec, error) {
 	return t, nil
 }
 
+// newWeekStatsCmd is `stats --team T --week W [--format table|json]`: load
+// computes a team's week from the store, table prints it.
+func newWeekStatsCmd[T any](file *string, short string,
+	load func(ctx context.Context, e *recordsEnv, spec oncall.TeamSpec, w oncall.Week) (T, error),
+	table func(io.Writer, T) error) *cobra.Command {
+	var team, weekFlag, format string
+	stats := &cobra.Command{
+		Use:   "stats --team T --week 2026-W47",
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkTableJSON(format); err != nil {
+				return err
+			}
+			e, err := openRecords(cmd.Context(), *file)
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			spec, err := e.team(team)
+			if err != nil {
+				return err
+			}
+			w, err := parseWeekFlag(weekFlag, spec.Location)
+			if err != nil {
+				return err
+			}
+			st, err := load(cmd.Context(), e, spec, w)
+			if err != nil {
+				return err
+			}
+			if format == "json" {
+				return writeRecordsJSON(cmd.OutOrStdout(), st)
+			}
+			return table(cmd.OutOrStdout(), st)
+		},
+	}
+	stats.Flags().StringVar(&team, "team", "", "team name from vigil.yaml")
+	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
+	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	return stats
+}
+
 // week reads --week, this week (team time zone) when empty.
 func parseWeekFlag(s string, loc *time.Location) (oncall.Week, error) {
 	if s == "" {
@@ -205,41 +248,10 @@ func newSupportCmd() *cobra.Command {
 	}
 	classify.Flags().StringVar(&category, "category", "", "troubleshooting, platform_bug, how_to, feature_request, pr_review, design_question, or none")
 
-	var team, weekFlag, format string
-	stats := &cobra.Command{
-		Use:   "stats --team T --week 2026-W47",
-		Short: "A team's support week: volumes, response and resolution times, SLA, backlog, categories, repeats, load",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkTableJSON(format); err != nil {
-				return err
-			}
-			e, err := openRecords(cmd.Context(), file)
-			if err != nil {
-				return err
-			}
-			defer e.Close()
-			spec, err := e.team(team)
-			if err != nil {
-				return err
-			}
-			w, err := parseWeekFlag(weekFlag, spec.Location)
-			if err != nil {
-				return err
-			}
-			st, err := oncall.LoadSupportWeek(cmd.Context(), e.st, recShiftReader(e.st), spec, w, oncall.SupportSettingsFor(e.cfg, spec.Name))
-			if err != nil {
-				return err
-			}
-			if format == "json" {
-				return writeRecordsJSON(cmd.OutOrStdout(), st)
-			}
-			return supportTable(cmd.OutOrStdout(), st)
-		},
-	}
-	stats.Flags().StringVar(&team, "team", "", "team name from vigil.yaml")
-	stats.Flags().StringVar(&weekFlag, "week", "", "ISO week, e.g. 2026-W47 (default: this week)")
-	stats.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	stats := newWeekStatsCmd(&file, "A team's support week: volumes, response and resolution times, SLA, backlog, categories, repeats, load",
+		func(ctx context.Context, e *recordsEnv, spec oncall.TeamSpec, w oncall.Week) (oncall.SupportStats, error) {
+			return oncall.LoadSupportWeek(ctx, e.st, recShiftReader(e.st), spec, w, oncall.SupportSettingsFor(e.cfg, spec.Name))
+		}, supportTable)
 
 	c.AddCommand(newSupportSyncCmd(&file), imp, classify, stats)
 	return c
