@@ -28,6 +28,23 @@ var (
 // variables, PostgreSQL 65535; stay far below both).
 const inChunk = 500
 
+// inTx runs f in a transaction, committed when f succeeds and rolled back
+// otherwise; begin and commit errors are prefixed with what.
+func (s *Store) inTx(ctx context.Context, what string, f func(t tx) error) error {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s: begin: %w", what, err)
+	}
+	if err := f(tx{sqlTx, s}); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("%s: commit: %w", what, err)
+	}
+	return nil
+}
+
 // tx is a transaction whose queries use ? placeholders, like Store's.
 type tx struct {
 	*sql.Tx
@@ -40,6 +57,10 @@ func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error)
 
 func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	return t.QueryContext(ctx, t.s.Rebind(q), args...)
+}
+
+func (t tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.QueryRowContext(ctx, t.s.Rebind(q), args...)
 }
 
 // nullTime is timeArg, with NULL for the zero time.
@@ -102,51 +123,43 @@ func (s *Store) Apply(ctx context.Context, b oncall.Batch) (res oncall.Result, e
 			return res, badRecord("classification of page", c.Page, "expected page, by, at and via")
 		}
 	}
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	err = s.inTx(ctx, "oncall apply", func(t tx) error {
+		if err := s.applyPages(ctx, t, b.Pages, &res); err != nil {
+			return fmt.Errorf("oncall apply: pages: %w", err)
+		}
+		if err := s.applyShifts(ctx, t, b.Shifts, &res); err != nil {
+			return fmt.Errorf("oncall apply: shifts: %w", err)
+		}
+		if err := s.applyIncidents(ctx, t, b.Incidents, &res); err != nil {
+			return fmt.Errorf("oncall apply: incidents: %w", err)
+		}
+		for _, c := range b.Classifications {
+			r, err := t.exec(ctx, `INSERT INTO oncall_classifications
+				(page, verdict, business_impacting, reason, note, classified_by, classified_at, via)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (page, classified_by, classified_at, via) DO NOTHING`,
+				c.Page, string(c.Verdict), c.BusinessImpacting, c.Reason, c.Note, c.By, s.timeArg(c.At), c.Via)
+			if err != nil {
+				return fmt.Errorf("oncall apply: classification of %s: %w", c.Page, err)
+			}
+			if n, _ := r.RowsAffected(); n > 0 {
+				res.Inserted++
+			} else {
+				res.Unchanged++
+			}
+		}
+		if c := b.Cursor; c != nil {
+			_, err := t.exec(ctx, `INSERT INTO oncall_cursors (source, name, value, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (source, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				c.Source, c.Name, c.Value, s.timeArg(time.Now()))
+			if err != nil {
+				return fmt.Errorf("oncall apply: cursor %s/%s: %w", c.Source, c.Name, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return res, fmt.Errorf("oncall apply: begin: %w", err)
-	}
-	t := tx{sqlTx, s}
-	defer func() {
-		if err != nil {
-			t.Rollback()
-		}
-	}()
-	if err = s.applyPages(ctx, t, b.Pages, &res); err != nil {
-		return oncall.Result{}, fmt.Errorf("oncall apply: pages: %w", err)
-	}
-	if err = s.applyShifts(ctx, t, b.Shifts, &res); err != nil {
-		return oncall.Result{}, fmt.Errorf("oncall apply: shifts: %w", err)
-	}
-	if err = s.applyIncidents(ctx, t, b.Incidents, &res); err != nil {
-		return oncall.Result{}, fmt.Errorf("oncall apply: incidents: %w", err)
-	}
-	for _, c := range b.Classifications {
-		var r sql.Result
-		r, err = t.exec(ctx, `INSERT INTO oncall_classifications
-			(page, verdict, business_impacting, reason, note, classified_by, classified_at, via)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (page, classified_by, classified_at, via) DO NOTHING`,
-			c.Page, string(c.Verdict), c.BusinessImpacting, c.Reason, c.Note, c.By, s.timeArg(c.At), c.Via)
-		if err != nil {
-			return oncall.Result{}, fmt.Errorf("oncall apply: classification of %s: %w", c.Page, err)
-		}
-		if n, _ := r.RowsAffected(); n > 0 {
-			res.Inserted++
-		} else {
-			res.Unchanged++
-		}
-	}
-	if c := b.Cursor; c != nil {
-		_, err = t.exec(ctx, `INSERT INTO oncall_cursors (source, name, value, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (source, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-			c.Source, c.Name, c.Value, s.timeArg(time.Now()))
-		if err != nil {
-			return oncall.Result{}, fmt.Errorf("oncall apply: cursor %s/%s: %w", c.Source, c.Name, err)
-		}
-	}
-	if err = t.Commit(); err != nil {
-		return oncall.Result{}, fmt.Errorf("oncall apply: commit: %w", err)
+		return oncall.Result{}, err
 	}
 	return res, nil
 }

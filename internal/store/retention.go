@@ -49,49 +49,42 @@ func (s *Store) PruneRecord(ctx context.Context, olderThan time.Time) (counts ma
 	for _, k := range RecordKinds {
 		counts[k] = 0
 	}
-	sqlTx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("prune record: begin: %w", err)
-	}
-	t := tx{sqlTx, s}
-	defer func() {
-		if err != nil {
-			t.Rollback()
-		}
-	}()
-	cutoff := s.timeArg(olderThan)
-	for _, a := range recordAges {
-		args := make([]any, strings.Count(a.old, "?"))
-		for i := range args {
-			args[i] = cutoff
-		}
-		for {
-			keys, err := pruneKeys(ctx, t, a.table, a.old, args)
-			if err != nil {
-				return nil, fmt.Errorf("prune record: %s: %w", a.kind, err)
+	err = s.inTx(ctx, "prune record", func(t tx) error {
+		cutoff := s.timeArg(olderThan)
+		for _, a := range recordAges {
+			args := make([]any, strings.Count(a.old, "?"))
+			for i := range args {
+				args[i] = cutoff
 			}
-			if len(keys) == 0 {
-				break
-			}
-			if a.kind == PrunedPages {
-				n, err := deleteClassifications(ctx, t, keys)
+			for {
+				keys, err := pruneKeys(ctx, t, a.table, a.old, args)
 				if err != nil {
-					return nil, fmt.Errorf("prune record: classifications: %w", err)
+					return fmt.Errorf("prune record: %s: %w", a.kind, err)
 				}
-				counts[PrunedClassifications] += n
+				if len(keys) == 0 {
+					break
+				}
+				if a.kind == PrunedPages {
+					n, err := deleteClassifications(ctx, t, keys)
+					if err != nil {
+						return fmt.Errorf("prune record: classifications: %w", err)
+					}
+					counts[PrunedClassifications] += n
+				}
+				n, err := deleteKeys(ctx, t, a.table, keys)
+				if err != nil {
+					return fmt.Errorf("prune record: %s: %w", a.kind, err)
+				}
+				if n == 0 { // cannot happen in one transaction; never loop on it
+					return fmt.Errorf("prune record: %s: %d rows found old, none deleted", a.kind, len(keys))
+				}
+				counts[a.kind] += n
 			}
-			n, err := deleteKeys(ctx, t, a.table, keys)
-			if err != nil {
-				return nil, fmt.Errorf("prune record: %s: %w", a.kind, err)
-			}
-			if n == 0 { // cannot happen in one transaction; never loop on it
-				return nil, fmt.Errorf("prune record: %s: %d rows found old, none deleted", a.kind, len(keys))
-			}
-			counts[a.kind] += n
 		}
-	}
-	if err = t.Commit(); err != nil {
-		return nil, fmt.Errorf("prune record: commit: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return counts, nil
 }

@@ -51,12 +51,31 @@ func (s *Store) RecordRun(ctx context.Context, r RunRecord) error {
 	return nil
 }
 
+const runCols = `id, journey, region, started_at, duration_seconds, success, paused, error, steps`
+
+// scanRun scans a row of runCols.
+func scanRun(rows *sql.Rows) (RunRecord, error) {
+	var (
+		r     RunRecord
+		secs  float64
+		steps sql.NullString
+	)
+	if err := rows.Scan(&r.ID, &r.Journey, &r.Region, scanTime{&r.Started}, &secs, &r.Success, &r.Paused, &r.Error, &steps); err != nil {
+		return r, err
+	}
+	r.Duration = time.Duration(math.Round(secs * float64(time.Second)))
+	if steps.Valid {
+		r.Steps = []byte(steps.String)
+	}
+	return r, nil
+}
+
 // RecentRuns returns the journey's latest runs, newest first, at most limit.
 func (s *Store) RecentRuns(ctx context.Context, journey string, limit int) ([]RunRecord, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("recent runs: limit %d, want a positive number", limit)
 	}
-	rows, err := s.query(ctx, `SELECT id, journey, region, started_at, duration_seconds, success, paused, error, steps
+	rows, err := s.query(ctx, `SELECT `+runCols+`
 		FROM probe_runs WHERE journey = ? ORDER BY started_at DESC, id DESC LIMIT ?`, journey, limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent runs of %q: %w", journey, err)
@@ -64,17 +83,9 @@ func (s *Store) RecentRuns(ctx context.Context, journey string, limit int) ([]Ru
 	defer rows.Close()
 	var out []RunRecord
 	for rows.Next() {
-		var (
-			r     RunRecord
-			secs  float64
-			steps sql.NullString
-		)
-		if err := rows.Scan(&r.ID, &r.Journey, &r.Region, scanTime{&r.Started}, &secs, &r.Success, &r.Paused, &r.Error, &steps); err != nil {
+		r, err := scanRun(rows)
+		if err != nil {
 			return nil, fmt.Errorf("recent runs of %q: %w", journey, err)
-		}
-		r.Duration = time.Duration(math.Round(secs * float64(time.Second)))
-		if steps.Valid {
-			r.Steps = []byte(steps.String)
 		}
 		out = append(out, r)
 	}

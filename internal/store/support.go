@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -70,73 +70,27 @@ func (s *Store) ApplyRecords(ctx context.Context, b oncall.RecordBatch) (res onc
 			return res, err
 		}
 	}
-	sqlTx, err := s.db.BeginTx(ctx, nil)
+	err = s.inTx(ctx, "records apply", func(t tx) error {
+		if err := s.applyTickets(ctx, t, b.Tickets, &res); err != nil {
+			return fmt.Errorf("records apply: tickets: %w", err)
+		}
+		if err := s.applyChanges(ctx, t, b.Changes, &res); err != nil {
+			return fmt.Errorf("records apply: changes: %w", err)
+		}
+		if c := b.Cursor; c != nil {
+			_, err := t.exec(ctx, `INSERT INTO record_cursors (source, name, value, updated_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (source, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				c.Source, c.Name, c.Value, s.timeArg(time.Now()))
+			if err != nil {
+				return fmt.Errorf("records apply: cursor %s/%s: %w", c.Source, c.Name, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return res, fmt.Errorf("records apply: begin: %w", err)
-	}
-	t := tx{sqlTx, s}
-	defer func() {
-		if err != nil {
-			t.Rollback()
-		}
-	}()
-	if err = s.applyTickets(ctx, t, b.Tickets, &res); err != nil {
-		return oncall.Result{}, fmt.Errorf("records apply: tickets: %w", err)
-	}
-	if err = s.applyChanges(ctx, t, b.Changes, &res); err != nil {
-		return oncall.Result{}, fmt.Errorf("records apply: changes: %w", err)
-	}
-	if c := b.Cursor; c != nil {
-		_, err = t.exec(ctx, `INSERT INTO record_cursors (source, name, value, updated_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (source, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-			c.Source, c.Name, c.Value, s.timeArg(time.Now()))
-		if err != nil {
-			return oncall.Result{}, fmt.Errorf("records apply: cursor %s/%s: %w", c.Source, c.Name, err)
-		}
-	}
-	if err = t.Commit(); err != nil {
-		return oncall.Result{}, fmt.Errorf("records apply: commit: %w", err)
+		return oncall.Result{}, err
 	}
 	return res, nil
-}
-
-// stored reads the rows of table for the given keys, chunked by source.
-func stored[T any](ctx context.Context, t tx, table, cols string, keys [][2]string,
-	scan func(interface{ Scan(...any) error }) (T, error), key func(T) string) (map[string]T, error) {
-	bySource := map[string][]string{}
-	for _, k := range keys {
-		bySource[k[0]] = append(bySource[k[0]], k[1])
-	}
-	out := map[string]T{}
-	for src, ids := range bySource {
-		for start := 0; start < len(ids); start += inChunk {
-			chunk := ids[start:min(start+inChunk, len(ids))]
-			args := make([]any, 0, len(chunk)+1)
-			args = append(args, src)
-			for _, id := range chunk {
-				args = append(args, id)
-			}
-			q := "SELECT " + cols + " FROM " + table + " WHERE source = ? AND source_id IN (" +
-				strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + ")"
-			rows, err := t.query(ctx, q, args...)
-			if err != nil {
-				return nil, err
-			}
-			for rows.Next() {
-				v, err := scan(rows)
-				if err != nil {
-					rows.Close()
-					return nil, err
-				}
-				out[key(v)] = v
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
 }
 
 const ticketCols = `source, source_id, team, service, title, body, url, requester, assignee, priority, labels, components,
@@ -170,11 +124,16 @@ func (s *Store) applyTickets(ctx context.Context, t tx, tickets []oncall.Ticket,
 	if len(tickets) == 0 {
 		return nil
 	}
+	norm := make([]oncall.Ticket, len(tickets))
 	keys := make([][2]string, len(tickets))
 	for i, x := range tickets {
+		norm[i] = normTicket(x)
 		keys[i] = [2]string{x.Source, x.SourceID}
 	}
-	old, err := stored(ctx, t, "support_tickets", ticketCols, keys, scanTicket, func(x oncall.Ticket) string { return x.Key() })
+	old, err := existing(ctx, t, "support_tickets", ticketCols, keys, func(rows *sql.Rows) (oncall.Ticket, string, error) {
+		x, err := scanTicket(rows)
+		return x, x.Key(), err
+	})
 	if err != nil {
 		return err
 	}
@@ -191,35 +150,23 @@ func (s *Store) applyTickets(ctx context.Context, t tx, tickets []oncall.Ticket,
 		return err
 	}
 	defer stmt.Close()
-	for _, x := range tickets {
-		x = normTicket(x)
-		k := x.Key()
-		if o, ok := old[k]; !ok {
-			r.Inserted++
-		} else if reflect.DeepEqual(o, x) {
-			r.Unchanged++
-			continue
-		} else {
-			r.Updated++
-		}
-		labels, err1 := jsonList(x.Labels)
-		comps, err2 := jsonList(x.Components)
-		sla, err3 := jsonList(x.SLA)
-		unm, err4 := jsonList(x.Unmapped)
-		for _, e := range []error{err1, err2, err3, err4} {
-			if e != nil {
-				return fmt.Errorf("%s: %w", k, e)
+	return upsertAll(ctx, t, norm, func(x oncall.Ticket) [2]string { return [2]string{x.Source, x.SourceID} }, old,
+		func(x oncall.Ticket) error {
+			labels, err1 := jsonList(x.Labels)
+			comps, err2 := jsonList(x.Components)
+			sla, err3 := jsonList(x.SLA)
+			unm, err4 := jsonList(x.Unmapped)
+			for _, e := range []error{err1, err2, err3, err4} {
+				if e != nil {
+					return e
+				}
 			}
-		}
-		if _, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, x.Title, x.Body, x.URL, x.Requester,
-			x.Assignee, x.Priority, labels, comps, string(x.Category), x.CategoryBy, s.timeArg(x.CreatedAt),
-			s.nullTime(x.FirstResponseAt), x.FirstResponder, s.nullTime(x.SolvedAt), x.SolvedBy, x.Reopens, sla,
-			x.Incident, unm); err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-		old[k] = x
-	}
-	return nil
+			_, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, x.Title, x.Body, x.URL, x.Requester,
+				x.Assignee, x.Priority, labels, comps, string(x.Category), x.CategoryBy, s.timeArg(x.CreatedAt),
+				s.nullTime(x.FirstResponseAt), x.FirstResponder, s.nullTime(x.SolvedAt), x.SolvedBy, x.Reopens, sla,
+				x.Incident, unm)
+			return err
+		}, r)
 }
 
 const changeCols = `source, source_id, team, service, at, finished_at, author, summary, kind, url, documented,
@@ -251,11 +198,16 @@ func (s *Store) applyChanges(ctx context.Context, t tx, changes []oncall.ChangeR
 	if len(changes) == 0 {
 		return nil
 	}
+	norm := make([]oncall.ChangeRecord, len(changes))
 	keys := make([][2]string, len(changes))
 	for i, x := range changes {
+		norm[i] = normChange(x)
 		keys[i] = [2]string{x.Source, x.SourceID}
 	}
-	old, err := stored(ctx, t, "change_records", changeCols, keys, scanChange, func(x oncall.ChangeRecord) string { return x.Key() })
+	old, err := existing(ctx, t, "change_records", changeCols, keys, func(rows *sql.Rows) (oncall.ChangeRecord, string, error) {
+		x, err := scanChange(rows)
+		return x, x.Key(), err
+	})
 	if err != nil {
 		return err
 	}
@@ -271,30 +223,18 @@ func (s *Store) applyChanges(ctx context.Context, t tx, changes []oncall.ChangeR
 		return err
 	}
 	defer stmt.Close()
-	for _, x := range changes {
-		x = normChange(x)
-		k := x.Key()
-		if o, ok := old[k]; !ok {
-			r.Inserted++
-		} else if reflect.DeepEqual(o, x) {
-			r.Unchanged++
-			continue
-		} else {
-			r.Updated++
-		}
-		inc, err1 := jsonList(x.Incidents)
-		unm, err2 := jsonList(x.Unmapped)
-		if err1 != nil || err2 != nil {
-			return fmt.Errorf("%s: lists do not encode", k)
-		}
-		if _, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, s.timeArg(x.At), s.nullTime(x.FinishedAt),
-			x.Author, x.Summary, string(x.Kind), x.URL, x.Documented, x.ReviewedBy, x.Tested, x.Automated, x.Failed,
-			x.RolledBack, s.nullTime(x.CommitAt), inc, unm); err != nil {
-			return fmt.Errorf("%s: %w", k, err)
-		}
-		old[k] = x
-	}
-	return nil
+	return upsertAll(ctx, t, norm, func(x oncall.ChangeRecord) [2]string { return [2]string{x.Source, x.SourceID} }, old,
+		func(x oncall.ChangeRecord) error {
+			inc, err1 := jsonList(x.Incidents)
+			unm, err2 := jsonList(x.Unmapped)
+			if err1 != nil || err2 != nil {
+				return errors.New("lists do not encode")
+			}
+			_, err := stmt.ExecContext(ctx, x.Source, x.SourceID, x.Team, x.Service, s.timeArg(x.At), s.nullTime(x.FinishedAt),
+				x.Author, x.Summary, string(x.Kind), x.URL, x.Documented, x.ReviewedBy, x.Tested, x.Automated, x.Failed,
+				x.RolledBack, s.nullTime(x.CommitAt), inc, unm)
+			return err
+		}, r)
 }
 
 // RecordCursor implements oncall.RecordReader.

@@ -16,31 +16,6 @@ import (
 
 const winsCols = `id, level, unit, period, kind, summary, situation, action, result, topic, author, links, audience, sources, suggestion, version, created_at, updated_at`
 
-type winsTx struct {
-	*sql.Tx
-	s *Store
-}
-
-func (t winsTx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.ExecContext(ctx, t.s.Rebind(q), args...)
-}
-
-func (t winsTx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.QueryRowContext(ctx, t.s.Rebind(q), args...)
-}
-
-func (s *Store) winsTx(ctx context.Context, f func(t winsTx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(winsTx{tx, s}); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
 func scanEntry(row interface{ Scan(...any) error }) (reviews.Entry, error) {
 	var e reviews.Entry
 	var links, sources string
@@ -69,7 +44,7 @@ func jsonText(v any) string {
 	return string(b)
 }
 
-func (t winsTx) history(ctx context.Context, id int64, version int, action, by string, at time.Time, fields []reviews.FieldChange) error {
+func (t tx) winsHistory(ctx context.Context, id int64, version int, action, by string, at time.Time, fields []reviews.FieldChange) error {
 	if fields == nil {
 		fields = []reviews.FieldChange{}
 	}
@@ -88,7 +63,7 @@ func (s *Store) AddEntry(ctx context.Context, e reviews.Entry, by string, at tim
 		e.Sources = []int64{}
 	}
 	e.Version, e.CreatedAt, e.UpdatedAt = 1, at, at
-	err := s.winsTx(ctx, func(t winsTx) error {
+	err := s.inTx(ctx, "wins", func(t tx) error {
 		err := t.queryRow(ctx, `INSERT INTO wins_entries (level, unit, period, kind, summary, situation, action, result, topic, author, links, audience, sources, suggestion, version, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
 			ON CONFLICT (level, unit, period, suggestion) WHERE suggestion <> '' DO NOTHING RETURNING id`,
@@ -100,7 +75,7 @@ func (s *Store) AddEntry(ctx context.Context, e reviews.Entry, by string, at tim
 		if err != nil {
 			return err
 		}
-		return t.history(ctx, e.ID, 1, reviews.ChangeCreate, by, at, reviews.Diff(reviews.Entry{}, e))
+		return t.winsHistory(ctx, e.ID, 1, reviews.ChangeCreate, by, at, reviews.Diff(reviews.Entry{}, e))
 	})
 	if err != nil && !errors.Is(err, reviews.ErrDuplicateSuggestion) {
 		return e, fmt.Errorf("add wins entry: %w", err)
@@ -111,7 +86,7 @@ func (s *Store) AddEntry(ctx context.Context, e reviews.Entry, by string, at tim
 // UpdateEntry implements reviews.WinsStore.
 func (s *Store) UpdateEntry(ctx context.Context, e reviews.Entry, changes []reviews.FieldChange, by string, at time.Time) (reviews.Entry, error) {
 	at = at.UTC().Truncate(time.Microsecond)
-	err := s.winsTx(ctx, func(t winsTx) error {
+	err := s.inTx(ctx, "wins", func(t tx) error {
 		res, err := t.exec(ctx, `UPDATE wins_entries SET kind = ?, summary = ?, situation = ?, action = ?, result = ?, topic = ?, links = ?, audience = ?,
 			version = ?, updated_at = ? WHERE id = ? AND version = ?`,
 			e.Kind, e.Summary, e.Situation, e.Action, e.Result, e.Topic, jsonText(nonNilStrings(e.Links)), e.Audience, e.Version, s.timeArg(at), e.ID, e.Version-1)
@@ -121,7 +96,7 @@ func (s *Store) UpdateEntry(ctx context.Context, e reviews.Entry, changes []revi
 		if n, _ := res.RowsAffected(); n != 1 {
 			return reviews.ErrConflict
 		}
-		return t.history(ctx, e.ID, e.Version, reviews.ChangeUpdate, by, at, changes)
+		return t.winsHistory(ctx, e.ID, e.Version, reviews.ChangeUpdate, by, at, changes)
 	})
 	if err != nil {
 		if errors.Is(err, reviews.ErrConflict) {
@@ -142,7 +117,7 @@ func nonNilStrings(s []string) []string {
 
 // DeleteEntry implements reviews.WinsStore.
 func (s *Store) DeleteEntry(ctx context.Context, id int64, version int, by string, at time.Time) error {
-	err := s.winsTx(ctx, func(t winsTx) error {
+	err := s.inTx(ctx, "wins", func(t tx) error {
 		res, err := t.exec(ctx, `DELETE FROM wins_entries WHERE id = ? AND version = ?`, id, version)
 		if err != nil {
 			return err
@@ -150,7 +125,7 @@ func (s *Store) DeleteEntry(ctx context.Context, id int64, version int, by strin
 		if n, _ := res.RowsAffected(); n != 1 {
 			return reviews.ErrConflict
 		}
-		return t.history(ctx, id, version+1, reviews.ChangeDelete, by, at, nil)
+		return t.winsHistory(ctx, id, version+1, reviews.ChangeDelete, by, at, nil)
 	})
 	if err != nil && !errors.Is(err, reviews.ErrConflict) {
 		return fmt.Errorf("delete wins entry %d: %w", id, err)
