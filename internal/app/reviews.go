@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,54 +199,55 @@ var (
 	_ reviews.ChangeSource  = (*ReviewSource)(nil)
 )
 
-// ReviewFormats are the weekly review's output formats.
+// ReviewFormats are the output formats of every report (weekly review,
+// monthly roll-up, wins digest).
 var ReviewFormats = []string{"markdown", "html", "json", "slack"}
 
 // ValidFormat reports whether format is one of ReviewFormats.
-func ValidFormat(format string) bool {
-	for _, f := range ReviewFormats {
-		if f == format {
-			return true
-		}
+func ValidFormat(format string) bool { return slices.Contains(ReviewFormats, format) }
+
+// renderReport renders a report in one of ReviewFormats, with its content
+// type; ok is false for any other format.
+func renderReport[T any](v T, format string, markdown func(T) []byte, html func(T) ([]byte, error), slack func(T) any) (b []byte, contentType string, ok bool, err error) {
+	switch format {
+	case "", "markdown":
+		return markdown(v), "text/markdown; charset=utf-8", true, nil
+	case "html":
+		b, err := html(v)
+		return b, "text/html; charset=utf-8", true, err
+	case "json":
+		b, err := reviews.RenderJSON(v)
+		return b, "application/json", true, err
+	case "slack":
+		b, err := reviews.RenderJSON(slack(v))
+		return b, "application/json", true, err
 	}
-	return false
+	return nil, "", false, nil
+}
+
+func unknownFormat(format string) string {
+	return fmt.Sprintf("format: expected one of %s, found %q", strings.Join(ReviewFormats, ", "), format)
 }
 
 // RenderWeekly renders a review in a format, with its content type.
 func RenderWeekly(w *reviews.Weekly, format string) ([]byte, string, error) {
-	switch format {
-	case "", "markdown":
-		return reviews.RenderMarkdown(w), "text/markdown; charset=utf-8", nil
-	case "html":
-		b, err := reviews.RenderHTML(w)
-		return b, "text/html; charset=utf-8", err
-	case "json":
-		b, err := reviews.RenderJSON(w)
-		return b, "application/json", err
-	case "slack":
-		b, err := reviews.RenderJSON(reviews.RenderSlack(w))
-		return b, "application/json", err
+	b, ct, ok, err := renderReport(w, format, reviews.RenderMarkdown, reviews.RenderHTML,
+		func(w *reviews.Weekly) any { return reviews.RenderSlack(w) })
+	if !ok {
+		return nil, "", errors.New(unknownFormat(format))
 	}
-	return nil, "", fmt.Errorf("format: expected one of %s, found %q", strings.Join(ReviewFormats, ", "), format)
+	return b, ct, err
 }
 
 // RenderMonthly renders a monthly roll-up in one of ReviewFormats, with
 // its content type.
 func RenderMonthly(m *reviews.Monthly, format string) ([]byte, string, error) {
-	switch format {
-	case "", "markdown":
-		return reviews.RenderMonthlyMarkdown(m), "text/markdown; charset=utf-8", nil
-	case "html":
-		b, err := reviews.RenderMonthlyHTML(m)
-		return b, "text/html; charset=utf-8", err
-	case "json":
-		b, err := reviews.RenderJSON(m)
-		return b, "application/json", err
-	case "slack":
-		b, err := reviews.RenderJSON(reviews.RenderMonthlySlack(m))
-		return b, "application/json", err
+	b, ct, ok, err := renderReport(m, format, reviews.RenderMonthlyMarkdown, reviews.RenderMonthlyHTML,
+		func(m *reviews.Monthly) any { return reviews.RenderMonthlySlack(m) })
+	if !ok {
+		return nil, "", errors.New(unknownFormat(format))
 	}
-	return nil, "", fmt.Errorf("format: expected one of %s, found %q", strings.Join(ReviewFormats, ", "), format)
+	return b, ct, err
 }
 
 // PreviousWeek is the last complete ISO week before now in loc.

@@ -73,25 +73,17 @@ func WinsJobs(st reviews.WinsStore, cfg *config.Config, tree *reviews.OrgTree) [
 	return reviews.WinsJobs(st, tree, rem, dig)
 }
 
-// WinsFormats are the digest's output formats.
-var WinsFormats = []string{"markdown", "html", "json", "slack"}
+// WinsFormats are the digest's output formats: those of every report.
+var WinsFormats = ReviewFormats
 
 // RenderDigest renders a digest in a format, with its content type.
 func RenderDigest(d *reviews.Digest, format string) ([]byte, string, error) {
-	switch format {
-	case "", "markdown":
-		return reviews.RenderDigestMarkdown(d), "text/markdown; charset=utf-8", nil
-	case "html":
-		b, err := reviews.RenderDigestHTML(d)
-		return b, "text/html; charset=utf-8", err
-	case "json":
-		b, err := reviews.RenderJSON(d)
-		return b, "application/json", err
-	case "slack":
-		b, err := reviews.RenderJSON(reviews.RenderDigestSlack(d))
-		return b, "application/json", err
+	b, ct, ok, err := renderReport(d, format, reviews.RenderDigestMarkdown, reviews.RenderDigestHTML,
+		func(d *reviews.Digest) any { return reviews.RenderDigestSlack(d) })
+	if !ok {
+		return nil, "", &reviews.InputError{Msg: unknownFormat(format)}
 	}
-	return nil, "", &reviews.InputError{Msg: fmt.Sprintf("format: expected one of %s, found %q", strings.Join(WinsFormats, ", "), format)}
+	return b, ct, err
 }
 
 // winsAPI serves /api/v1/wins/...: what `vigil wins` does, so the web
