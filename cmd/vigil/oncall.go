@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -197,9 +195,7 @@ func newOncallCmd() *cobra.Command {
 				return err
 			}
 			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(l)
+				return writeJSON(cmd.OutOrStdout(), l)
 			}
 			return writeLoadTable(cmd.OutOrStdout(), l)
 		},
@@ -235,8 +231,8 @@ func who(flag string) string {
 	if flag != "" {
 		return flag
 	}
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+	if u := currentUser(); u != "" {
+		return u
 	}
 	if u := os.Getenv("USER"); u != "" {
 		return u

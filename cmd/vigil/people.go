@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/vigil-dev/vigil/internal/store"
@@ -44,13 +45,8 @@ Counts per person keep their shape, so past weeks' measures still add up.`,
 			if err != nil {
 				return err
 			}
-			tables := make([]string, 0, len(res))
-			for t := range res {
-				tables = append(tables, t)
-			}
-			sort.Strings(tables)
 			fmt.Fprintf(cmd.OutOrStdout(), "%s is now %s\n", email, store.Pseudonym(email))
-			for _, t := range tables {
+			for _, t := range slices.Sorted(maps.Keys(res)) {
 				if res[t] > 0 {
 					fmt.Fprintf(cmd.OutOrStdout(), "  %s: %d rewritten\n", t, res[t])
 				}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -121,9 +120,7 @@ func newReviewCmd() *cobra.Command {
 				return err
 			}
 			if author == "" {
-				if u, err := user.Current(); err == nil {
-					author = u.Username
-				}
+				author = currentUser()
 			}
 			kind := reviews.NoteHandoff
 			if action {
@@ -179,9 +176,7 @@ func newReviewCmd() *cobra.Command {
 				if list == nil {
 					list = []reviews.OutboxEntry{}
 				}
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"outbox": list})
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"outbox": list})
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tKIND\tTEAM\tPERIOD\tCHANNEL\tSTATE\tATTEMPTS\tNEXT ATTEMPT\tLAST ERROR")
