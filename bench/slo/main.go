@@ -24,15 +24,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/storage"
-	ptsdb "github.com/prometheus/prometheus/tsdb"
-
 	"github.com/vigil-dev/vigil/internal/tsdb"
 	"github.com/vigil-dev/vigil/slo"
 )
 
-var start = time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
+var start = tsdb.BenchStart // the data of internal/tsdb's SLO benchmark
 
 // The data ends days+1 days and 6 h after start; evaluations happen 30.5
 // minutes before the end (mid-hour, off sample times, so the 30d far edge is
@@ -40,19 +36,10 @@ var start = time.Date(2026, 10, 30, 0, 0, 0, 0, time.UTC)
 func end(days int) time.Time { return start.Add(time.Duration(days+1)*24*time.Hour + 6*time.Hour) }
 func at0(days int) time.Time { return end(days).Add(-29*time.Minute - 30*time.Second) }
 
-// increments is benchIncrements of internal/tsdb/bench_test.go.
-func increments(i, m int) (total, errs float64) {
-	total = float64(60 + (i+m)%41)
-	if (m*7919+i*104729)%1000 == 0 {
-		errs = 30
-	}
-	if i%10 == 0 && m >= 20*1440+720 && m < 20*1440+750 {
-		errs += 20
-	}
-	return total, errs
-}
-
-func name(i int) string { return fmt.Sprintf("s%04d", i) }
+var (
+	increments = tsdb.BenchIncrements
+	name       = tsdb.BenchSLOName
+)
 
 func main() {
 	mode := flag.String("mode", "", "gen | measure")
@@ -76,12 +63,6 @@ func main() {
 
 func gen(dir, om string, n, days int) {
 	t0 := time.Now()
-	good := make([]labels.Labels, n)
-	total := make([]labels.Labels, n)
-	for i := range good {
-		good[i] = labels.FromStrings("__name__", "bench_events_total", "kind", "good", "slo", name(i))
-		total[i] = labels.FromStrings("__name__", "bench_events_total", "kind", "total", "slo", name(i))
-	}
 	var w *bufio.Writer
 	if om != "" {
 		f, err := os.Create(om)
@@ -92,42 +73,11 @@ func gen(dir, om string, n, days int) {
 		w = bufio.NewWriterSize(f, 1<<20)
 		w.WriteString("# TYPE bench_events counter\n")
 	}
-	gv := make([]float64, n)
-	tv := make([]float64, n)
 	minutes := int(end(days).Sub(start) / time.Minute)
-	ctx := context.Background()
-	// OpenMetrics wants each series' samples together; the TSDB wants them
-	// per block. Write the TSDB per day and the text per series afterwards.
-	for d0 := 0; d0 < minutes; d0 += 1440 {
-		bw, err := ptsdb.NewBlockWriter(slog.New(slog.DiscardHandler), dir, (24 * time.Hour).Milliseconds())
-		if err != nil {
-			log.Fatal(err)
-		}
-		app := bw.Appender(ctx)
-		gref := make([]storage.SeriesRef, n)
-		tref := make([]storage.SeriesRef, n)
-		for m := d0; m < min(d0+1440, minutes); m++ {
-			t := start.Add(time.Duration(m)*time.Minute + 17*time.Second).UnixMilli()
-			for i := 0; i < n; i++ {
-				tot, e := increments(i, m)
-				tv[i] += tot
-				gv[i] += tot - e
-				if tref[i], err = app.Append(tref[i], total[i], t, tv[i]); err != nil {
-					log.Fatal(err)
-				}
-				if gref[i], err = app.Append(gref[i], good[i], t, gv[i]); err != nil {
-					log.Fatal(err)
-				}
-			}
-		}
-		if err := app.Commit(); err != nil {
-			log.Fatal(err)
-		}
-		if _, err := bw.Flush(ctx); err != nil {
-			log.Fatal(err)
-		}
-		bw.Close()
+	if err := tsdb.WriteBenchBlocks(dir, n, minutes); err != nil {
+		log.Fatal(err)
 	}
+	// OpenMetrics wants each series' samples together: one series at a time.
 	if w != nil {
 		var b []byte
 		for i := 0; i < n; i++ {
@@ -140,7 +90,7 @@ func gen(dir, om string, n, days int) {
 					} else {
 						v += tot
 					}
-					t := start.Add(time.Duration(m)*time.Minute + 17*time.Second).Unix()
+					t := tsdb.BenchSampleTime(m).Unix()
 					b = append(b[:0], `bench_events_total{kind="`...)
 					b = append(b, kind...)
 					b = append(b, `",slo="`...)

@@ -3,17 +3,12 @@ package tsdb
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/storage"
-	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/vigil-dev/vigil/slo"
 )
@@ -26,24 +21,10 @@ const (
 )
 
 var (
-	benchStart = ts("2026-10-30T00:00:00Z")
+	benchStart = BenchStart
 	benchEnd   = ts("2026-11-30T06:00:00Z")
 	benchAt    = ts("2026-11-30T05:30:30Z") // mid-hour: the 30d far edge is a partial hour
 )
-
-// benchIncrements returns minute m's total and error increments of SLO i:
-// uneven traffic, a sprinkle of error minutes, and a 30-minute burst for
-// every tenth SLO on the 20th.
-func benchIncrements(i, m int) (total, errs float64) {
-	total = float64(60 + (i+m)%41)
-	if (m*7919+i*104729)%1000 == 0 {
-		errs = 30
-	}
-	if i%10 == 0 && m >= 20*1440+720 && m < 20*1440+750 {
-		errs += 20
-	}
-	return total, errs
-}
 
 // benchDir builds (once, cached in the temp dir) the TSDB with the data.
 func benchDir(tb testing.TB) string {
@@ -56,46 +37,9 @@ func benchDir(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	start := time.Now()
-	good := make([]labels.Labels, benchSLOs)
-	total := make([]labels.Labels, benchSLOs)
-	for i := range good {
-		name := fmt.Sprintf("s%04d", i)
-		good[i] = labels.FromStrings("__name__", "bench_events_total", "kind", "good", "slo", name)
-		total[i] = labels.FromStrings("__name__", "bench_events_total", "kind", "total", "slo", name)
-	}
-	gv := make([]float64, benchSLOs)
-	tv := make([]float64, benchSLOs)
 	minutes := int(benchEnd.Sub(benchStart) / time.Minute)
-	ctx := context.Background()
-	for d0 := 0; d0 < minutes; d0 += 1440 {
-		w, err := tsdb.NewBlockWriter(slog.New(slog.DiscardHandler), dir, (24 * time.Hour).Milliseconds())
-		if err != nil {
-			tb.Fatal(err)
-		}
-		app := w.Appender(ctx)
-		gref := make([]storage.SeriesRef, benchSLOs)
-		tref := make([]storage.SeriesRef, benchSLOs)
-		for m := d0; m < min(d0+1440, minutes); m++ {
-			t := benchStart.Add(time.Duration(m)*time.Minute + 17*time.Second).UnixMilli()
-			for i := 0; i < benchSLOs; i++ {
-				tot, e := benchIncrements(i, m)
-				tv[i] += tot
-				gv[i] += tot - e
-				if tref[i], err = app.Append(tref[i], total[i], t, tv[i]); err != nil {
-					tb.Fatal(err)
-				}
-				if gref[i], err = app.Append(gref[i], good[i], t, gv[i]); err != nil {
-					tb.Fatal(err)
-				}
-			}
-		}
-		if err := app.Commit(); err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := w.Flush(ctx); err != nil {
-			tb.Fatal(err)
-		}
-		w.Close()
+	if err := WriteBenchBlocks(dir, benchSLOs, minutes); err != nil {
+		tb.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "complete"), nil, 0o644); err != nil {
 		tb.Fatal(err)
