@@ -20,8 +20,9 @@ func fleetMetrics(b testing.TB, n int) (*Metrics, *prometheus.Registry) {
 	return m, reg
 }
 
-// BenchmarkGather10kJourneys is one scrape's gather of 10,000 journeys'
-// series (270,000 samples).
+// BenchmarkGather10kJourneys is one gather of 10,000 journeys' series
+// (270,000 samples) through a registry (NewMetrics: tests, the in-process
+// bench); runners use the direct gatherer below.
 func BenchmarkGather10kJourneys(b *testing.B) {
 	_, reg := fleetMetrics(b, 10000)
 	b.ReportAllocs()

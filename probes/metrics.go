@@ -7,22 +7,19 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Metrics exports the probe metrics table (names.go) and the runner's own
 // health. Register it once; the scheduler calls Add, Remove and Observe.
 //
 // Per-journey series are not client_golang Vec children: each journey keeps
-// one compact journeyState (plain counters, a fixed bucket array) and
-// Collect turns it into const metrics at scrape time. A series exists
+// one compact journeyState (plain counters, a fixed bucket array) that
+// journeyGatherer turns into metric families at scrape time. A series exists
 // exactly when the Vec child would have: Add creates the series that must
 // exist from the start, Observe, SetPaused and overload create the ones they
 // touch, failure series appear on the first failure with that reason.
 type Metrics struct {
-	success, duration, consecutive, certExpiry, paused *prometheus.Desc
-	runs, stepRuns, stepFailures, overloads            *prometheus.Desc
-	durHist, stepDurHist                               *prometheus.Desc
-
 	startLag             prometheus.Histogram
 	inFlight, journeys   prometheus.Gauge
 	reloadOK, reloadTime prometheus.Gauge
@@ -103,16 +100,6 @@ func (h *durHistogram) observe(v float64) {
 	h.sum += v
 }
 
-func (h *durHistogram) metric(desc *prometheus.Desc, labels ...string) prometheus.Metric {
-	buckets := make(map[float64]uint64, numDurationBuckets)
-	var cum uint64
-	for i, ub := range DurationBuckets {
-		cum += h.counts[i]
-		buckets[ub] = cum
-	}
-	return prometheus.MustNewConstHistogram(desc, h.count, h.sum, buckets, labels...)
-}
-
 // NewMetrics creates the metrics and registers them on reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
@@ -141,25 +128,13 @@ const (
 )
 
 func newMetrics() *Metrics {
-	j := []string{LabelJourney}
 	return &Metrics{
-		success:      prometheus.NewDesc(MetricSuccess, helpSuccess, j, nil),
-		duration:     prometheus.NewDesc(MetricDuration, helpDuration, j, nil),
-		consecutive:  prometheus.NewDesc(MetricConsecutiveFailures, helpConsecutive, j, nil),
-		certExpiry:   prometheus.NewDesc(MetricSSLEarliestCertExpiry, helpCertExpiry, j, nil),
-		paused:       prometheus.NewDesc(MetricPaused, helpPaused, j, nil),
-		runs:         prometheus.NewDesc(MetricRuns, helpRuns, []string{LabelJourney, LabelResult}, nil),
-		stepRuns:     prometheus.NewDesc(MetricStepRuns, helpStepRuns, []string{LabelJourney, LabelStep, LabelResult}, nil),
-		stepFailures: prometheus.NewDesc(MetricStepFailures, helpStepFailures, []string{LabelJourney, LabelStep, LabelReason}, nil),
-		overloads:    prometheus.NewDesc(MetricOverloadSkips, helpOverloads, j, nil),
-		durHist:      prometheus.NewDesc(MetricDurationHistogram, helpDurHist, j, nil),
-		stepDurHist:  prometheus.NewDesc(MetricStepDurationHistogram, helpStepDurHist, []string{LabelJourney, LabelStep}, nil),
-		startLag:     prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStartLag, Help: "How late runs started against their schedule, in seconds.", Buckets: StartLagBuckets}),
-		inFlight:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricInFlight, Help: "Journey runs executing now."}),
-		journeys:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricJourneys, Help: "Journeys scheduled."}),
-		reloadOK:     prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessful, Help: "1 if the last reload of the configuration succeeded, else 0."}),
-		reloadTime:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessTime, Help: "Unix time of the last successful configuration reload."}),
-		state:        map[string]*journeyState{},
+		startLag:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: MetricStartLag, Help: "How late runs started against their schedule, in seconds.", Buckets: StartLagBuckets}),
+		inFlight:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricInFlight, Help: "Journey runs executing now."}),
+		journeys:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricJourneys, Help: "Journeys scheduled."}),
+		reloadOK:   prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessful, Help: "1 if the last reload of the configuration succeeded, else 0."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: MetricConfigLastReloadSuccessTime, Help: "Unix time of the last successful configuration reload."}),
+		state:      map[string]*journeyState{},
 	}
 }
 
@@ -171,60 +146,36 @@ func (m *Metrics) ownCollectors() []prometheus.Collector {
 // journeyCollector exports the per-journey series of Metrics.
 type journeyCollector Metrics
 
-// Describe sends the fixed descriptors of the per-journey families.
-func (c *journeyCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.success, c.duration, c.consecutive, c.certExpiry, c.paused,
-		c.runs, c.stepRuns, c.stepFailures, c.overloads, c.durHist, c.stepDurHist} {
-		ch <- d
-	}
-}
+// Describe says nothing: the collector is unchecked, its series are the
+// ones journeyGatherer builds.
+func (c *journeyCollector) Describe(chan<- *prometheus.Desc) {}
 
-// Collect sends the per-journey series as const metrics.
-// Collect copies the state under the lock and builds the series after
-// letting go of it: building 10,000 journeys' series takes seconds, and
-// runs finishing meanwhile must not wait for it (nor, through them, the
-// scheduler).
+// Collect serves the per-journey series to a registry (NewMetrics) as
+// const metrics: what journeyGatherer builds, converted, so the series are
+// defined in one place. Runners use the gatherer directly
+// (NewMetricsDirect); this is for registries (tests, the in-process bench).
 func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
-	gauge, counter := prometheus.GaugeValue, prometheus.CounterValue
-	for _, snap := range c.snapshot() {
-		name, s := snap.name, &snap.journeyState
-		if s.has&hasSuccess != 0 {
-			ch <- prometheus.MustNewConstMetric(c.success, gauge, s.success, name)
-			ch <- prometheus.MustNewConstMetric(c.duration, gauge, s.duration, name)
-		}
-		if s.has&hasCertExpiry != 0 {
-			ch <- prometheus.MustNewConstMetric(c.certExpiry, gauge, s.certExpiry, name)
-		}
-		if s.has&hasConsecutive != 0 {
-			ch <- prometheus.MustNewConstMetric(c.consecutive, gauge, s.consec, name)
-		}
-		if s.has&hasOverloads != 0 {
-			ch <- prometheus.MustNewConstMetric(c.overloads, counter, float64(s.overloads), name)
-		}
-		if s.has&hasPaused != 0 {
-			ch <- prometheus.MustNewConstMetric(c.paused, gauge, s.paused, name)
-		}
-		if s.has&hasDurHist != 0 {
-			ch <- s.dur.metric(c.durHist, name)
-		}
-		if s.has&hasRunsOK != 0 {
-			ch <- prometheus.MustNewConstMetric(c.runs, counter, float64(s.runsOK), name, ResultSuccess)
-		}
-		if s.has&hasRunsFail != 0 {
-			ch <- prometheus.MustNewConstMetric(c.runs, counter, float64(s.runsFail), name, ResultFailure)
-		}
-		for _, st := range s.steps {
-			if st.hasOK {
-				ch <- prometheus.MustNewConstMetric(c.stepRuns, counter, float64(st.ok), name, st.name, ResultSuccess)
+	mfs, _ := (&journeyGatherer{m: (*Metrics)(c)}).Gather()
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			names := make([]string, len(m.GetLabel()))
+			values := make([]string, len(m.GetLabel()))
+			for i, l := range m.GetLabel() {
+				names[i], values[i] = l.GetName(), l.GetValue()
 			}
-			if st.hasFail {
-				ch <- prometheus.MustNewConstMetric(c.stepRuns, counter, float64(st.fail), name, st.name, ResultFailure)
-			}
-			for _, f := range st.failures {
-				ch <- prometheus.MustNewConstMetric(c.stepFailures, counter, float64(f.n), name, st.name, string(f.reason))
-			}
-			if st.hist != nil {
-				ch <- st.hist.metric(c.stepDurHist, name, st.name)
+			desc := prometheus.NewDesc(mf.GetName(), mf.GetHelp(), names, nil)
+			switch mf.GetType() {
+			case dto.MetricType_GAUGE:
+				ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, m.GetGauge().GetValue(), values...)
+			case dto.MetricType_COUNTER:
+				ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, m.GetCounter().GetValue(), values...)
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				buckets := make(map[float64]uint64, len(h.GetBucket()))
+				for _, b := range h.GetBucket() {
+					buckets[b.GetUpperBound()] = b.GetCumulativeCount()
+				}
+				ch <- prometheus.MustNewConstHistogram(desc, h.GetSampleCount(), h.GetSampleSum(), buckets, values...)
 			}
 		}
 	}

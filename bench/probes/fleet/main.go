@@ -201,7 +201,7 @@ type hist struct {
 	sum float64
 }
 
-func gather(reg *prometheus.Registry) (h hist, runs map[string]float64, overloads float64) {
+func gather(reg prometheus.Gatherer) (h hist, runs map[string]float64, overloads float64) {
 	mfs, err := reg.Gather()
 	if err != nil {
 		log.Fatal(err)
@@ -298,8 +298,11 @@ func run(addr string, n int, interval, dur, warm time.Duration, conc, shopPID in
 	}
 	defer os.RemoveAll(dir)
 	file := writeJourneys(dir, n, interval, addr)
-	reg := prometheus.NewRegistry()
-	m, err := probes.NewMetrics(reg)
+	// As a runner builds its metrics (the per-journey series beside the
+	// registry).
+	own := prometheus.NewRegistry()
+	m, journeys, err := probes.NewMetricsDirect(own, nil)
+	reg := prometheus.Gatherers{own, journeys}
 	if err != nil {
 		log.Fatal(err)
 	}
