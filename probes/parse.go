@@ -154,7 +154,7 @@ func parse(file string, data []byte, env func(string) (string, bool)) ([]Journey
 	}
 	for i := range out {
 		j := &out[i]
-		j.secrets = ownSecrets(j, j.secrets)
+		j.secrets = ownSecrets(j.secrets)
 		j.vars = sortedKV(j.Vars)
 		j.computeHash()
 	}
@@ -580,19 +580,15 @@ func walkStrings(v reflect.Value, path string, fn func(path, s string)) {
 	}
 }
 
-// ownSecrets keeps the file's secrets that this journey's values contain, so
-// one journey's secret does not mask (or re-hash) another's output.
-func ownSecrets(j *Journey, secrets []string) []string {
-	if len(secrets) == 0 {
-		return nil
-	}
+// ownSecrets is the secrets the journey's own ${env:} and ${file:} values
+// produced (it is decoded alone, so they are its own), each once: one
+// journey's secret does not mask (or re-hash) another's output.
+func ownSecrets(secrets []string) []string {
 	var out []string
-	walkStrings(reflect.ValueOf(j).Elem(), "", func(_, v string) {
-		for _, s := range secrets {
-			if s != "" && strings.Contains(v, s) && !contains(out, s) {
-				out = append(out, s)
-			}
+	for _, s := range secrets {
+		if s != "" && !contains(out, s) {
+			out = append(out, s)
 		}
-	})
+	}
 	return out
 }
