@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vigil-dev/vigil/internal/app"
 	"github.com/vigil-dev/vigil/internal/config"
-	"github.com/vigil-dev/vigil/probes"
-	"github.com/vigil-dev/vigil/slo"
 )
 
 func newConfigCmd() *cobra.Command {
@@ -23,11 +21,11 @@ func newConfigCmd() *cobra.Command {
 			}
 			// What serve would refuse at start is said here too: the
 			// journeys, the SLOs, and a TSDB kept shorter than they read.
-			journeys, err := expandAndLoad(cfg.Journeys, probes.LoadFiles)
+			journeys, err := app.LoadJourneys(cfg)
 			if err != nil {
 				return err
 			}
-			slos, err := expandAndLoad(cfg.SLOs, slo.LoadFiles)
+			slos, err := app.LoadSLOs(cfg)
 			if err != nil {
 				return err
 			}
@@ -42,13 +40,4 @@ func newConfigCmd() *cobra.Command {
 		},
 	})
 	return c
-}
-
-// expandAndLoad expands the config's globs and loads what they match.
-func expandAndLoad[T any](globs []string, load func(...string) ([]T, error)) ([]T, error) {
-	files, err := config.Expand(globs)
-	if err != nil || len(files) == 0 {
-		return nil, err
-	}
-	return load(files...)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-dev/vigil/internal/server"
 	"github.com/vigil-dev/vigil/internal/tsdb"
 	"github.com/vigil-dev/vigil/internal/yamlx"
+	"github.com/vigil-dev/vigil/probes"
 	"github.com/vigil-dev/vigil/slo"
 	"github.com/vigil-dev/vigil/slo/promapi"
 )
@@ -95,6 +96,15 @@ func TSDBRetention(cfg *config.Config, slos []*slo.SLO) (time.Duration, error) {
 	return 0, &yamlx.Error{File: cfg.File, Line: cfg.Retention.TSDBLine, Msg: fmt.Sprintf(
 		"retention.tsdb: expected at least %s, the history the SLOs read (%s, plus the %s lookback and a day's margin), found %s",
 		slo.FormatDays((need+day-1)/day*day), why, slo.FormatDays(slo.Lookback), cfg.Retention.TSDB)}
+}
+
+// LoadJourneys reads the journey files the config names.
+func LoadJourneys(cfg *config.Config) ([]probes.Journey, error) {
+	files, err := config.Expand(cfg.Journeys)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	return probes.LoadFiles(files...)
 }
 
 // LoadSLOs reads the SLO files the config names.
